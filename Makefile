@@ -1,0 +1,48 @@
+# kmbench: two commands on a fresh machine.
+#   make bench   set everything up, run the main job on the bundled data
+#   make test    set everything up, run the tests
+# Both are idempotent: the virtual environment is rebuilt only when
+# pyproject.toml or this file changes, extensions only when a .pyx changes.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+VPY    := $(VENV)/bin/python
+PIP    := $(VPY) -m pip
+STAMP  := $(VENV)/.kmbench-deps
+# torch CPU build for the GPU backend's tests (the machine image ships this wheel).
+TORCH  ?= torch==2.13.0
+PYTEST_ARGS ?=
+
+.PHONY: all venv build test bench lint clean validate asv-quick regress
+
+all: test
+
+$(STAMP): pyproject.toml Makefile
+	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip "setuptools>=68" wheel
+	$(PIP) install -q "numpy>=2.0,<3" "Cython>=3.0" scipy "scikit-learn>=1.4"
+	# scikit-learn-extra 0.3.0 wheels are built against NumPy 1 and fail to import
+	# under NumPy 2: build it from source against the NumPy installed above.
+	$(PIP) install -q --no-build-isolation --no-binary scikit-learn-extra "scikit-learn-extra==0.3.0"
+	$(PIP) install -q $(TORCH) || echo "kmbench: $(TORCH) not installable here; the torch backend will be listed as unavailable"
+	$(PIP) install -q --no-build-isolation -e ".[peers,bench,dev]"
+	-$(PIP) install -q banditpam || echo "kmbench: banditpam not installable here; its adapter will be listed as unavailable"
+	@touch $@
+
+venv: $(STAMP)
+
+build: $(STAMP)
+	@$(VPY) setup.py -q build_ext --inplace -j 2 2>&1 | grep -vE "^(running|copying)|Deprecat|!!|\*{8}|^\s*$$|See https|setuptools|easy_install|by 20|standards-based" || true
+	@$(VPY) -c "import bench_core.algorithms._common" || (echo "kmbench: extension build failed" && exit 1)
+
+test: build
+	$(VPY) -m pytest -q $(PYTEST_ARGS)
+
+bench: build
+	$(VENV)/bin/kmbench bench-main
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check bench_core suites tests setup.py
+
+clean:
+	rm -rf build bench_core/**/*.so bench_core/**/*.c

@@ -1,0 +1,12 @@
+"""kmbench: benchmarks and reference implementations of k-medoids, k-means and k-median."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .result import ClusteringResult
+
+try:
+    __version__ = version("kmbench")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0+unknown"
+
+__all__ = ["ClusteringResult", "__version__"]

@@ -1,0 +1,27 @@
+"""Assignment of points to medoids and the k-medoids loss."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import check_diss, check_medoids
+from ._common import assign_nearest
+
+
+def assign(diss, medoids) -> tuple[np.ndarray, float]:
+    """Labels ``0..k-1`` (nearest medoid, ties to the first listed) and the loss.
+
+    ``diss[m, o]`` is the cost of point ``o`` under medoid ``m``. Each medoid
+    is labelled with its own cluster.
+    """
+    D = check_diss(diss)
+    med = check_medoids(medoids, D.shape[0])
+    labels = np.empty(D.shape[0], dtype=np.int64)
+    nearest = np.empty(D.shape[0], dtype=np.float64)
+    total = assign_nearest(D, med, labels, nearest)
+    return labels, float(total)
+
+
+def loss(diss, medoids) -> float:
+    """Sum over points of the dissimilarity to the nearest medoid (accumulated in double)."""
+    return assign(diss, medoids)[1]

@@ -1,0 +1,34 @@
+"""``kmbench datasets``: list data sets, show one, print its checksum."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("datasets", help="list data sets, show one, print its checksum")
+    p.add_argument("action", nargs="?", choices=("list", "info", "checksum"), default="list")
+    p.add_argument("name", nargs="?", help="data set name (see 'kmbench datasets list')")
+    p.add_argument("--n", type=int, default=None, help="first n rows (generated size for synthetic sets)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--source", default=None, help="mnist only: directory of full MNIST IDX files, or 'openml'")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..datasets import get_dataset, list_datasets
+
+    if args.action == "list":
+        for name, desc in list_datasets().items():
+            print(f"{name:16s} {desc}")
+        return 0
+    if not args.name:
+        raise ValueError(f"'kmbench datasets {args.action}' needs a data set name")
+    extra = {"source": args.source} if args.source else {}
+    ds = get_dataset(args.name, args.n, seed=args.seed, **extra)
+    if args.action == "checksum":
+        print(ds.checksum)
+    else:
+        print(json.dumps(ds.info(), indent=2, default=str))
+    return 0

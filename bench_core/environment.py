@@ -1,0 +1,129 @@
+"""Reproducibility record: what machine, software and threads produced a result."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import importlib.metadata as md
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+PACKAGES = (
+    "kmbench", "numpy", "scipy", "Cython", "scikit-learn", "scikit-learn-extra", "kmedoids",
+    "pyclustering", "pandas", "matplotlib", "asv", "threadpoolctl", "torch", "banditpam",
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def package_versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in PACKAGES:
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def git_commit(root: Path = ROOT) -> dict[str, Any]:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                              timeout=10, check=True).stdout.strip()
+    try:
+        return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+    except Exception:
+        return {"commit": None, "dirty": None}
+
+
+def thread_info() -> list[dict[str, Any]]:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return []
+    keep = ("user_api", "internal_api", "prefix", "version", "num_threads", "threading_layer", "architecture")
+    return [{k: d.get(k) for k in keep} for d in threadpool_info()]
+
+
+def gpu_info() -> dict[str, Any] | None:
+    """GPU name, driver, torch and CUDA versions when torch sees a device."""
+    if "torch" not in sys.modules:
+        try:
+            md.version("torch")
+        except md.PackageNotFoundError:
+            return None
+    try:
+        import torch
+    except Exception:
+        return None
+    info: dict[str, Any] = {"torch": torch.__version__, "cuda": torch.version.cuda,
+                            "available": bool(torch.cuda.is_available())}
+    if info["available"]:
+        info["name"] = torch.cuda.get_device_name(0)
+        info["count"] = torch.cuda.device_count()
+        try:
+            out = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                                 capture_output=True, text=True, timeout=10)
+            info["driver"] = out.stdout.strip().splitlines()[0] if out.returncode == 0 else None
+        except Exception:
+            info["driver"] = None
+    return info
+
+
+@functools.lru_cache(maxsize=1)
+def _static_record() -> dict[str, Any]:
+    return {
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "hostname": platform.node(),
+        "cpu_model": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "memory_gb": round(_mem_total() / 2**30, 1) if _mem_total() else None,
+        "packages": package_versions(),
+        "git": git_commit(),
+    }
+
+
+def _mem_total() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def record(*, gpu: bool = False) -> dict[str, Any]:
+    """The environment record stored with every result."""
+    rec = dict(_static_record())
+    rec["threads"] = thread_info()
+    rec["env"] = {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "CI")
+                  if k in os.environ}
+    rec["time"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    if gpu:
+        rec["gpu"] = gpu_info()
+    return rec
+
+
+def summary_line(rec: dict[str, Any] | None = None) -> str:
+    """One line naming machine and versions, for table captions."""
+    rec = rec or record()
+    p = rec["packages"]
+    commit = (rec["git"].get("commit") or "unknown")[:10]
+    return (f"{rec['cpu_model']} ({rec['cpu_count']} cores), Python {rec['python']}, numpy {p.get('numpy')}, "
+            f"kmedoids {p.get('kmedoids')}, scikit-learn {p.get('scikit-learn')}, kmbench {commit}")
