@@ -118,10 +118,15 @@ def dissimilarity(X, metric: str = "euclidean", dtype=np.float64, *, out: np.nda
             from scipy.spatial.distance import cdist
 
             B = cdist(Xi, X[i0:], "cityblock")
+        m = i1 - i0
         out[i0:i1, i0:] = B
-        out[i0:, i0:i1] = B.T.astype(dtype, copy=False)
-        idx = np.arange(i0, i1)
-        out[idx, idx] = 0
+        out[i1:, i0:i1] = B[:, m:].T
+        # The diagonal block came from one product but is not exactly symmetric
+        # in floating point: mirror its upper triangle and zero its diagonal.
+        blk = out[i0:i1, i0:i1]
+        lower = np.tril_indices(m, -1)
+        blk[lower] = blk.T[lower]
+        blk[np.diag_indices(m)] = 0
     return out
 
 

@@ -1,0 +1,85 @@
+"""CLI smoke tests, the environment record, the result type, input checks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench_core import _validation as v
+from bench_core.cli import main
+from bench_core.environment import record, summary_line
+from bench_core.result import ClusteringResult
+
+
+def test_datasets_list_info_checksum(capsys):
+    assert main(["datasets", "list"]) == 0
+    assert "mnist" in capsys.readouterr().out
+    assert main(["datasets", "info", "blobs", "--n", "50", "--seed", "2"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["n"] == 50 and info["params"]["seed"] == 2
+    assert main(["datasets", "checksum", "mnist", "--n", "10"]) == 0
+    assert len(capsys.readouterr().out.strip()) == 16
+
+
+def test_cli_errors_are_messages_not_tracebacks(capsys):
+    assert main(["datasets", "info", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown dataset 'nope'" in err and "Traceback" not in err
+    assert main(["datasets", "info"]) == 2
+
+
+def test_env_record(capsys):
+    assert main(["env"]) == 0
+    rec = json.loads(capsys.readouterr().out)
+    for key in ("python", "cpu_model", "cpu_count", "packages", "git", "threads", "platform"):
+        assert key in rec
+    assert rec["packages"]["numpy"].startswith("2.")
+    assert any(t["user_api"] == "blas" for t in rec["threads"])
+    assert "numpy 2." in summary_line(record())
+
+
+def test_console_script_runs():
+    script = Path(sys.executable).with_name("kmbench")
+    for cmd in ([str(script), "--help"], [sys.executable, "-m", "bench_core.cli", "list"]):
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert "failed to load" not in out.stdout
+
+
+def test_result_repr_is_short():
+    r = ClusteringResult(loss=1.5, labels=np.zeros(10**5, dtype=np.int64), medoids=np.array([3, 1]))
+    assert len(repr(r)) < 200 and "medoids=[3, 1]" in repr(r) and r.k == 2
+    assert ClusteringResult(loss=0, labels=np.array([0, 2, 1])).k == 3
+
+
+def test_validation_helpers():
+    assert v.check_k(3, 5) == 3
+    for bad in (0, 6, 2.5, True, "3"):
+        with pytest.raises(ValueError):
+            v.check_k(bad, 5)
+    assert v.check_medoids(np.array([2.0, 0.0]), 3).dtype == np.int64
+    with pytest.raises(ValueError, match="length n = 4"):
+        v.check_labels([0, 1], 4)
+    with pytest.raises(ValueError, match="unknown init 'x'"):
+        v.check_choice("x", ("a", "b"), name="init")
+    with pytest.raises(ValueError, match=">= 1"):
+        v.check_positive_int(0, name="numlocal")
+    g = v.check_random_state(3)
+    assert isinstance(g, np.random.Generator)
+    assert v.check_random_state(np.random.RandomState(1)).integers(100) == v.check_random_state(np.random.RandomState(1)).integers(100)
+    with pytest.raises(ValueError, match="random_state"):
+        v.check_random_state("seed")
+    D = np.zeros((3, 3), dtype=np.float32)
+    assert v.check_diss(D) is D  # no copy
+    assert v.check_diss(np.zeros((3, 3), dtype=np.uint8)).dtype == np.int64
+    with pytest.raises(ValueError, match="integer dtype"):
+        v.check_diss(np.zeros((3, 3), dtype=np.int32), allow_int=False)
+    X = v.check_points([[1, 2], [3, 4]])
+    assert X.dtype == np.float64
+    with pytest.raises(ValueError, match="reshape"):
+        v.check_points([1, 2, 3])
