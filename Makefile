@@ -19,7 +19,7 @@ all: test
 
 $(STAMP): pyproject.toml Makefile
 	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --upgrade pip "setuptools>=68" wheel
+	$(PIP) install -q --upgrade pip "setuptools>=77" wheel
 	$(PIP) install -q "numpy>=2.0,<3" "Cython>=3.0" scipy "scikit-learn>=1.4"
 	# scikit-learn-extra 0.3.0 wheels are built against NumPy 1 and fail to import
 	# under NumPy 2: build it from source against the NumPy installed above.
