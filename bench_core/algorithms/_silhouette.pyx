@@ -1,0 +1,115 @@
+# cython: language_level=3
+"""Silhouette (Rousseeuw 1987) and medoid silhouette (Van der Laan et al. 2003) kernels.
+
+Silhouette of point i in cluster A:  a(i) = mean dissimilarity to the other
+members of A, b(i) = smallest mean dissimilarity to the members of another
+cluster, s(i) = (b - a) / max(a, b), and s(i) = 0 for singletons (and for
+a = b = 0).  Row i of the matrix holds the dissimilarities *from* i (as in
+scikit-learn and kmedoids), so each row is read once, contiguously.
+
+Medoid silhouette: with a(i), b(i) the distances to the nearest and the second
+nearest medoid, s(i) = 1 - a/b (and 1 when a = 0).  The matrix is read as
+diss[m, o] = dissimilarity of point o to medoid m (row = medoid), the
+convention of every kernel in this package.
+"""
+
+from libc.stdlib cimport calloc, free
+
+from ._common cimport dissim_t
+
+
+cdef inline void _scatter(const dissim_t[:, ::1] diss, const int[::1] lab,
+                          Py_ssize_t i, Py_ssize_t lo, Py_ssize_t hi,
+                          double* acc, Py_ssize_t k) noexcept nogil:
+    """acc[r*k + lab[j]] += diss[i, j] for j in [lo, hi), r = j mod 4 (four sets of sums
+    so that consecutive points of one cluster do not wait on each other's store)."""
+    cdef Py_ssize_t j = lo
+    while j + 4 <= hi:
+        acc[lab[j]] += <double> diss[i, j]
+        acc[k + lab[j + 1]] += <double> diss[i, j + 1]
+        acc[2 * k + lab[j + 2]] += <double> diss[i, j + 2]
+        acc[3 * k + lab[j + 3]] += <double> diss[i, j + 3]
+        j += 4
+    while j < hi:
+        acc[lab[j]] += <double> diss[i, j]
+        j += 1
+
+
+def silhouette_sum(const dissim_t[:, ::1] diss,   # IN  (n, n)
+                   const int[::1] lab,            # IN  (n,) cluster 0..k-1
+                   const long long[::1] size,     # IN  (k,) cluster sizes
+                   double[::1] samples):          # OUT (n,) or (0,) when not wanted
+    """Sum over points of s(i); s(i) is stored in ``samples`` when it has length n.
+
+    Row i is read once, contiguously; its entries are added to per-cluster sums
+    (four interleaved sets, combined at the end). Point i itself is skipped, so
+    a non-zero diagonal does not count.
+    """
+    cdef Py_ssize_t n = diss.shape[0], k = size.shape[0], i, c, own
+    cdef bint keep = samples.shape[0] == n
+    cdef double total = 0.0, s, a, b, mean
+    cdef double* acc = <double*> calloc(4 * k, sizeof(double))
+    if acc == NULL:
+        raise MemoryError()
+    try:
+        with nogil:
+            for i in range(n):
+                for c in range(4 * k):
+                    acc[c] = 0.0
+                _scatter(diss, lab, i, 0, i, acc, k)
+                _scatter(diss, lab, i, i + 1, n, acc, k)
+                own = lab[i]
+                s = 0.0
+                if size[own] > 1:
+                    a = ((acc[own] + acc[k + own]) + (acc[2 * k + own] + acc[3 * k + own])) / (size[own] - 1)
+                    b = -1.0
+                    for c in range(k):
+                        if c == own:
+                            continue
+                        mean = ((acc[c] + acc[k + c]) + (acc[2 * k + c] + acc[3 * k + c])) / size[c]
+                        if b < 0 or mean < b:
+                            b = mean
+                    if a > b:
+                        s = (b - a) / a
+                    elif b > 0:
+                        s = (b - a) / b
+                if keep:
+                    samples[i] = s
+                total += s
+    finally:
+        free(acc)
+    return total
+
+
+def medoid_silhouette_sum(const dissim_t[:, ::1] diss,      # IN  (n, n)
+                          const long long[::1] medoids,     # IN  (k,) k >= 2
+                          double[::1] samples):             # OUT (n,) or (0,) when not wanted
+    """Sum over points of a(i)/b(i) (0 when a = 0); the medoid silhouette is 1 - sum/n.
+
+    Summed in point order in double, as the ``kmedoids`` package does, so the
+    result is bit-identical to it on symmetric input.
+    """
+    cdef Py_ssize_t n = diss.shape[0], k = medoids.shape[0], o, m
+    cdef bint keep = samples.shape[0] == n
+    cdef double total = 0.0, r
+    cdef dissim_t d, d1, d2
+    with nogil:
+        for o in range(n):
+            d1 = diss[medoids[0], o]
+            d2 = diss[medoids[1], o]
+            if d2 < d1:
+                d1, d2 = d2, d1
+            for m in range(2, k):
+                d = diss[medoids[m], o]
+                if d < d1:
+                    d2 = d1
+                    d1 = d
+                elif d < d2:
+                    d2 = d
+            r = 0.0
+            if d1 != 0:
+                r = <double> d1 / <double> d2
+            if keep:
+                samples[o] = 1.0 - r
+            total += r
+    return total

@@ -1,0 +1,61 @@
+"""Silhouette and medoid silhouette of a clustering given its dissimilarity matrix.
+
+* :func:`silhouette` -- Rousseeuw, "Silhouettes: a graphical aid to the
+  interpretation and validation of cluster analysis", J. Comput. Appl. Math. 20, 1987.
+* :func:`medoid_silhouette` -- Van der Laan, Pollard & Bryan, "A new partitioning
+  around medoids algorithm", J. Stat. Comput. Simul. 73(8), 2003 (and Lenssen &
+  Schubert 2022 for the name and the fast algorithms built on it).
+
+Both return a float, or ``(value, per-point values)`` with ``samples=True``,
+as the ``kmedoids`` package does (it always returns the pair).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import check_diss, check_labels, check_medoids
+from ._silhouette import medoid_silhouette_sum, silhouette_sum
+
+
+def silhouette(diss, labels, samples: bool = False):
+    """Average silhouette width of ``labels`` (Rousseeuw 1987).
+
+    Equals ``sklearn.metrics.silhouette_score(diss, labels, metric="precomputed")``
+    and ``kmedoids.silhouette``. Labels are any non-negative integers (renumbered
+    internally); a singleton's silhouette is 0; with a single cluster the result
+    is 0 (as in ``kmedoids``; scikit-learn raises). Row ``i`` holds the
+    dissimilarities from point ``i``. O(n^2) time, one pass over the matrix,
+    O(n + k) extra memory; the matrix is never copied. Single-threaded.
+    """
+    D = check_diss(diss)
+    n = D.shape[0]
+    lab = check_labels(labels, n)
+    _, inverse, counts = np.unique(lab, return_inverse=True, return_counts=True)
+    out = np.zeros(n if samples else 0, dtype=np.float64)
+    if len(counts) == 1:  # one cluster: no "other" cluster, silhouette undefined
+        value = 0.0
+    else:
+        value = silhouette_sum(D, inverse.astype(np.int32), counts.astype(np.int64), out) / n
+    return (float(value), out) if samples else float(value)
+
+
+def medoid_silhouette(diss, medoids, samples: bool = False):
+    """Average medoid silhouette 1 - a/b (Van der Laan et al. 2003).
+
+    ``a``, ``b`` are the distances of a point to its nearest and second nearest
+    medoid (points with a = 0 score 1). Equals ``kmedoids.medoid_silhouette``
+    on symmetric input; ``diss[m, o]`` is read as the dissimilarity of point
+    ``o`` to medoid ``m``. With one medoid the value is 1, as in ``kmedoids``.
+    O(nk) time.
+    """
+    D = check_diss(diss)
+    n = D.shape[0]
+    med = check_medoids(medoids, n)
+    out = np.empty(n if samples else 0, dtype=np.float64)
+    if len(med) == 1:
+        value = 1.0
+        out[:] = 1.0
+    else:
+        value = 1.0 - medoid_silhouette_sum(D, med, out) / n
+    return (float(value), out) if samples else float(value)
