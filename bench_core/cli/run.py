@@ -1,0 +1,127 @@
+"""``kmbench run``: run a grid of implementations x data x n x k x dtype x seeds."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+
+def _list(conv=str):
+    def parse(text: str):
+        return [conv(x) for x in text.split(",") if x.strip()]
+    return parse
+
+
+def _n(text: str) -> int | None:
+    return None if text in ("all", "full") else int(text)
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"5"`` -> 0..4; ``"3-7"`` -> 3..7; ``"0,4,9"`` -> those."""
+    if "," in text:
+        return [int(x) for x in text.split(",") if x.strip()]
+    if "-" in text.strip("-"):
+        a, b = text.split("-", 1)
+        return list(range(int(a), int(b) + 1))
+    count = int(text)
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"--seeds must be at least 1, got {count}")
+    return list(range(count))
+
+
+def add_grid_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("grid")
+    g.add_argument("--algorithms", type=_list(), default=["fasterpam"],
+                   help="algorithm names or patterns, comma-separated ('all': every clustering family)")
+    g.add_argument("--impl", type=_list(), default=["all"], dest="implementations",
+                   help="implementations (reference, kmedoids, sklearn_extra, pyclustering, ...; patterns ok; "
+                        "default all)")
+    g.add_argument("--entries", type=_list(), default=[],
+                   help="extra full registry names (patterns), e.g. 'pam/reference,fasterpam/kmedoids*'")
+    g.add_argument("--dataset", type=_list(), default=["mnist"], dest="datasets",
+                   help="data sets, comma-separated; parameters as 'blobs:k=5,d=10' (one data set then)")
+    g.add_argument("--n", type=_list(_n), default=[1000], dest="ns", help="sizes (first n rows), e.g. 1000,5000")
+    g.add_argument("--k", type=_list(int), default=[10], dest="ks", help="numbers of clusters, e.g. 10,100")
+    g.add_argument("--dtype", type=_list(), default=["float64"], dest="dtypes", help="float64,float32")
+    g.add_argument("--metric", type=_list(), default=["euclidean"], dest="metrics")
+    g.add_argument("--seeds", type=parse_seeds, default=[0],
+                   help="restarts: a count (5 = seeds 0..4), a range 3-7 or a list 0,4,9")
+    g.add_argument("--init", default="auto",
+                   help="start: auto (BUILD for PAM, random medoids otherwise), random, build, k-medoids++, lab")
+    g.add_argument("--max-iter", type=int, default=None)
+    g.add_argument("--threads", type=int, default=1, dest="n_threads", help="threads per run (pinned; default 1)")
+    g.add_argument("--data-seed", type=int, default=0, help="seed of synthetic data sets")
+    g.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="algorithm option passed in Task.options (repeatable)")
+    e = p.add_argument_group("execution")
+    e.add_argument("--time-limit", type=float, default=600.0, help="seconds per run before it is killed (default 600)")
+    e.add_argument("--restart-budget", type=float, default=None,
+                   help="seconds of fit time per implementation and cell; later seeds are recorded as skipped")
+    e.add_argument("--no-silhouette", action="store_true", help="do not compute silhouette/medoid silhouette")
+    e.add_argument("--silhouette-max-n", type=int, default=20000, help="skip the O(n^2) silhouette above this n")
+    e.add_argument("--in-process", action="store_true",
+                   help="run in this process (debugging; no time limit, no crash isolation)")
+    e.add_argument("--no-cache", action="store_true", help="recompute distance matrices (no disk cache)")
+    e.add_argument("--no-progress", action="store_true")
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "run", help="run a grid of implementations and write tidy rows to results/runs/",
+        description="Run every registered implementation matching --algorithms/--impl on every data set, n, k, "
+                    "dtype and seed; one row per run, appended atomically to results/runs/NAME.csv.")
+    add_grid_arguments(p)
+    p.add_argument("--name", default=None, help="results name (default: run-YYYYmmdd-HHMMSS) or a .csv path")
+    p.add_argument("--resume", action="store_true", help="continue NAME: skip runs already finished")
+    p.add_argument("--overwrite", action="store_true", help="start NAME afresh")
+    p.add_argument("--dry-run", action="store_true", help="print the plan and exit")
+    p.add_argument("--report", action="store_true", help="write reports/NAME/ afterwards")
+    p.set_defaults(func=run)
+
+
+def spec_from_args(args: argparse.Namespace):
+    from ..runner import GridSpec, parse_dataset
+
+    options = {}
+    for item in args.option:
+        key, eq, val = item.partition("=")
+        if not eq:
+            raise ValueError(f"--option {item!r} must look like KEY=VALUE")
+        options[key] = parse_dataset(f"x:{key}={val}")[1][key]
+    return GridSpec(algorithms=args.algorithms, implementations=args.implementations, entries=args.entries,
+                    datasets=args.datasets, ns=args.ns, ks=args.ks, dtypes=args.dtypes, metrics=args.metrics,
+                    seeds=args.seeds, init=args.init, max_iter=args.max_iter, n_threads=args.n_threads,
+                    time_limit=args.time_limit, restart_budget=args.restart_budget,
+                    silhouette=not args.no_silhouette, silhouette_max_n=args.silhouette_max_n,
+                    data_seed=args.data_seed, options=options)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..results_io import ResultsFile, command_line
+    from ..runner import expand, run_grid
+
+    spec = spec_from_args(args)
+    name = args.name or time.strftime("run-%Y%m%d-%H%M%S")
+    results = ResultsFile.named(name)
+    if args.dry_run:
+        plan = expand([spec])
+        for r in plan:
+            print(f"{r.entry:32s} {r.dataset} n={r.n} k={r.k} {r.dtype} {r.metric} seed={r.seed} init={r.init}")
+        print(f"{len(plan)} runs -> {results.path}")
+        return 0
+    try:
+        summary = run_grid([spec], results, resume=args.resume, overwrite=args.overwrite,
+                           progress=not args.no_progress, isolate=not args.in_process,
+                           use_cache=not args.no_cache, command=command_line())
+    except KeyboardInterrupt:
+        print(f"kmbench run: interrupted; finished rows are in {results.path} "
+              f"(continue with --name {name} --resume)", file=sys.stderr)
+        return 130
+    print(summary.line())
+    if args.report:
+        from ..report import write_report
+
+        out = write_report([results.path], name=results.path.stem, command=command_line())
+        print(f"report: {out / 'index.html'}")
+    return 0

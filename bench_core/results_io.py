@@ -1,0 +1,239 @@
+"""Results files of ``kmbench run``: one tidy CSV row per run, appended atomically.
+
+A results file ``results/runs/<name>.csv`` has a fixed header (:data:`COLUMNS`)
+and grows one line at a time: each row is formatted in memory and handed to a
+single ``write`` on a descriptor opened with ``O_APPEND``, then ``fsync``-ed, so
+an interrupted or crashed run leaves every finished row intact. A torn last
+line (a crash inside ``write``) has no trailing newline; :func:`load` drops it
+and says so.
+
+Next to it, ``<name>.meta.json`` holds what is the same for many rows: the
+environment records (machine, versions, threads; stored once, referenced by
+``env_id`` in each row) and the command lines that wrote the file. It is
+rewritten atomically (temporary file + rename).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import sys
+import tempfile
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from .environment import ROOT
+
+RUNS_DIR = Path(os.environ.get("KMBENCH_RESULTS", ROOT / "results" / "runs"))
+
+#: The columns of a results file, in order. Times are seconds, memory MiB.
+COLUMNS: tuple[str, ...] = (
+    "run_id", "status", "error",
+    "entry", "algorithm", "implementation", "family", "language", "impl_version",
+    "dataset", "dataset_params", "dataset_checksum", "n", "d", "k", "dtype", "metric",
+    "seed", "init", "init_source", "max_iter", "n_threads", "time_limit",
+    "diss_time", "diss_cached", "init_time", "fit_time",
+    "loss", "silhouette", "medoid_silhouette", "silhouette_note",
+    "n_iter", "n_swap", "converged", "peak_rss_mb", "extra_rss_mb",
+    "medoids", "env_id", "started", "extras",
+)
+
+#: Statuses. ``ok`` and ``timeout`` count as finished for ``--resume``; ``error``,
+#: ``skipped`` (restart budget spent) and ``unavailable`` are tried again.
+FINISHED = ("ok", "timeout")
+
+
+def _format_row(row: dict[str, Any], columns: Iterable[str]) -> bytes:
+    buf = io.StringIO()
+    out = []
+    for c in columns:
+        v = row.get(c)
+        if v is None:
+            out.append("")
+        elif isinstance(v, float):
+            out.append(repr(v))
+        elif isinstance(v, dict | list | tuple):
+            out.append(json.dumps(v, default=str, separators=(",", ":")))
+        else:
+            out.append(str(v))
+    csv.writer(buf, lineterminator="\n").writerow(out)
+    return buf.getvalue().encode()
+
+
+def env_id(record: dict[str, Any]) -> str:
+    """Content hash of an environment record, ignoring the time it was taken."""
+    body = {k: v for k, v in record.items() if k != "time"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class ResultsFile:
+    """An append-only results CSV and its ``.meta.json`` sidecar."""
+
+    def __init__(self, path: str | os.PathLike):
+        path = Path(path)
+        if path.suffix != ".csv":
+            path = path.with_suffix(".csv") if path.suffix == "" else Path(str(path) + ".csv")
+        self.path = path
+        self.meta_path = path.with_suffix(".meta.json")
+
+    @classmethod
+    def named(cls, name: str, directory: Path | None = None) -> ResultsFile:
+        """``results/runs/<name>.csv`` (or ``name`` itself when it is a path)."""
+        if "/" in name or name.endswith(".csv"):
+            return cls(name)
+        return cls(Path(directory or RUNS_DIR) / f"{name}.csv")
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    # ----------------------------------------------------------------- writing
+
+    def create(self, *, overwrite: bool = False) -> None:
+        """Write the header (refusing to clobber an existing file unless ``overwrite``)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if overwrite:
+            self.path.unlink(missing_ok=True)
+            self.meta_path.unlink(missing_ok=True)
+        header = _format_row(dict(zip(COLUMNS, COLUMNS, strict=True)), COLUMNS)
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            os.write(fd, header)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def check_header(self) -> None:
+        with open(self.path, newline="") as fh:
+            header = next(csv.reader(fh), None)
+        if header is None:  # an empty file: a crash between create and the header write
+            self.path.unlink()
+            self.create()
+            return
+        if tuple(header) != COLUMNS:
+            raise ValueError(
+                f"{self.path} was written with other columns ({len(header)} vs {len(COLUMNS)}: "
+                f"{sorted(set(header) ^ set(COLUMNS))}); write to a new --name")
+
+    def append(self, row: dict[str, Any]) -> None:
+        """Append one row: a single O_APPEND write of the whole line, then fsync."""
+        unknown = set(row) - set(COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown result columns {sorted(unknown)}")
+        line = _format_row(row, COLUMNS)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        try:
+            # Repair a torn last line from an earlier crash before appending.
+            size = os.fstat(fd).st_size
+            if size:
+                with open(self.path, "rb") as fh:
+                    fh.seek(size - 1)
+                    if fh.read(1) != b"\n":
+                        line = b"\n" + line
+            written = os.write(fd, line)
+            if written != len(line):  # regular files write everything or raise
+                raise OSError(f"short write to {self.path}: {written} of {len(line)} bytes")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def read_meta(self) -> dict[str, Any]:
+        if self.meta_path.exists():
+            return json.loads(self.meta_path.read_text())
+        return {"environments": {}, "commands": []}
+
+    def add_environment(self, record: dict[str, Any]) -> str:
+        """Store ``record`` once in the sidecar; return its id."""
+        meta = self.read_meta()
+        eid = env_id(record)
+        if eid not in meta["environments"]:
+            meta["environments"][eid] = record
+            atomic_write_text(self.meta_path, json.dumps(meta, indent=1, default=str))
+        return eid
+
+    def add_command(self, command: str, **info: Any) -> None:
+        meta = self.read_meta()
+        meta["commands"].append({"command": command, **info})
+        atomic_write_text(self.meta_path, json.dumps(meta, indent=1, default=str))
+
+    # ----------------------------------------------------------------- reading
+
+    def load(self, *, latest: bool = True):
+        """The rows as a pandas DataFrame.
+
+        A torn last line is dropped with a warning. With ``latest`` (default),
+        only the last row of each ``run_id`` is kept (a retried error replaces
+        the failed attempt).
+        """
+        import pandas as pd
+
+        raw = self.path.read_bytes()
+        if raw and not raw.endswith(b"\n"):
+            cut = raw.rfind(b"\n") + 1
+            warnings.warn(f"{self.path}: dropping a torn last line ({len(raw) - cut} bytes) "
+                          "left by an interrupted write", RuntimeWarning, stacklevel=2)
+            raw = raw[:cut]
+        df = pd.read_csv(io.BytesIO(raw), dtype={"run_id": str, "dataset_checksum": str, "env_id": str,
+                                                 "error": str, "medoids": str, "silhouette_note": str,
+                                                 "impl_version": str, "extras": str})
+        missing = set(COLUMNS) - set(df.columns)
+        if missing:
+            raise ValueError(f"{self.path} lacks columns {sorted(missing)}; not a kmbench results file")
+        if latest and len(df):
+            df = df.drop_duplicates("run_id", keep="last").reset_index(drop=True)
+        return df
+
+    def finished_ids(self) -> set[str]:
+        if not self.exists():
+            return set()
+        df = self.load()
+        return set(df.loc[df["status"].isin(FINISHED), "run_id"])
+
+
+def load_many(paths: Iterable[str | os.PathLike]):
+    """Concatenate results files; returns (DataFrame with a ``source`` column, merged meta)."""
+    import pandas as pd
+
+    frames, meta = [], {"environments": {}, "commands": [], "sources": []}
+    for p in paths:
+        rf = ResultsFile.named(str(p)) if not Path(p).exists() else ResultsFile(p)
+        if not rf.exists():
+            raise FileNotFoundError(f"results file {rf.path} does not exist")
+        df = rf.load()
+        df["source"] = rf.path.name
+        frames.append(df)
+        m = rf.read_meta()
+        meta["environments"].update(m.get("environments", {}))
+        meta["commands"].extend(m.get("commands", []))
+        meta["sources"].append(str(rf.path))
+    if not frames:
+        raise ValueError("no results files given")
+    return pd.concat(frames, ignore_index=True), meta
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    """The command line as typed (program name shortened to ``kmbench``)."""
+    import shlex
+
+    argv = list(sys.argv if argv is None else argv)
+    if argv and Path(argv[0]).name in ("kmbench", "__main__.py", "-c"):
+        argv[0] = "kmbench"
+    return shlex.join(argv)
