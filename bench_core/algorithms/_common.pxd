@@ -1,7 +1,206 @@
-# Shared nogil helpers of the k-medoids kernels.
+# Shared nogil helpers of the k-medoids kernels (cimport from here; stable API).
+#
+# Convention: diss[m, o] is the cost of point o under medoid m (row = medoid).
+# Per-point state is kept as structure-of-arrays:
+#   near_i[o], near_d[o]  position (0..k-1) of and distance to the nearest medoid
+#   seco_i[o], seco_d[o]  the same for the second-nearest medoid (k >= 2)
+# Distances are stored as double whatever the matrix type (exact for float32,
+# float64, int32, and int64 up to 2**53), and losses are accumulated in double.
+
+from libc.math cimport INFINITY
+from libc.string cimport memcpy
+
 # dissim_t: the element types a dissimilarity matrix may have.
 ctypedef fused dissim_t:
     float
     double
     int
     long long
+
+
+cdef inline double nearest_two(const dissim_t[:, ::1] diss,     # IN  (n, n)
+                               const long long[::1] medoids,    # IN  (k,)
+                               int[::1] near_i,                 # OUT (n,)
+                               double[::1] near_d,              # OUT (n,)
+                               int[::1] seco_i,                 # OUT (n,) -1 when k == 1
+                               double[::1] seco_d) noexcept nogil:  # OUT (n,) +inf when k == 1
+    """Nearest and second-nearest medoid of every point; returns the loss.
+
+    Ties go to the medoid listed first, except that a medoid is always its own
+    nearest (as in kmedoids): the previous nearest then becomes the second.
+    Reads the k medoid rows sequentially.
+    """
+    cdef Py_ssize_t n = diss.shape[0], k = medoids.shape[0], o, i
+    cdef double d, total = 0.0
+    cdef const dissim_t* row = &diss[medoids[0], 0]
+    for o in range(n):
+        near_i[o] = 0
+        near_d[o] = <double> row[o]
+        seco_i[o] = -1
+        seco_d[o] = INFINITY
+    for i in range(1, k):
+        row = &diss[medoids[i], 0]
+        for o in range(n):
+            d = <double> row[o]
+            if d < near_d[o] or o == medoids[i]:
+                seco_i[o] = near_i[o]
+                seco_d[o] = near_d[o]
+                near_i[o] = <int> i
+                near_d[o] = d
+            elif d < seco_d[o]:
+                seco_i[o] = <int> i
+                seco_d[o] = d
+    for o in range(n):
+        total += near_d[o]
+    return total
+
+
+cdef inline void removal_loss(const int[::1] near_i,      # IN  (n,)
+                              const double[::1] near_d,   # IN  (n,)
+                              const double[::1] seco_d,   # IN  (n,)
+                              double[::1] rloss) noexcept nogil:  # OUT (k,)
+    """rloss[m] = sum over the cluster of m of (second - nearest): the cost of removing m."""
+    cdef Py_ssize_t o
+    rloss[:] = 0.0
+    for o in range(near_i.shape[0]):
+        rloss[near_i[o]] += seco_d[o] - near_d[o]
+
+
+cdef inline double best_swap_for(const dissim_t* row,       # IN  (n,) diss[j, :]
+                                 Py_ssize_t n,
+                                 const int* near_i,         # IN  (n,)
+                                 const double* near_d,      # IN  (n,)
+                                 const double* seco_d,      # IN  (n,)
+                                 const double* rloss,       # IN  (k,)
+                                 double* ploss,             # SCRATCH (k,)
+                                 Py_ssize_t k,
+                                 Py_ssize_t* best_m) noexcept nogil:
+    """Change of the loss of the best swap (medoid m, candidate j), FastPAM1 (O(n)).
+
+    The loss change of replacing medoid m by j splits into a part shared by all m
+    (points that move to j because it is nearer than their nearest medoid) and a
+    per-m part: the removal loss of m, corrected for points of m that go to j
+    rather than to their second-nearest medoid (Schubert & Rousseeuw 2021, Alg. 2).
+    Ties go to the first medoid. Only points with d(j, o) < second-nearest
+    contribute, the rare case near convergence, so the test is a predictable branch.
+    """
+    cdef Py_ssize_t o, m, b
+    cdef double d, nd, acc = 0.0, best
+    memcpy(ploss, rloss, k * sizeof(double))
+    for o in range(n):
+        d = <double> row[o]
+        if d < seco_d[o]:
+            nd = near_d[o]
+            if d < nd:
+                acc += d - nd                          # o moves to j
+                ploss[near_i[o]] += nd - seco_d[o]     # ... so it is not lost with its medoid
+            else:
+                ploss[near_i[o]] += d - seco_d[o]      # o goes to j, not to its second
+    b = 0
+    best = ploss[0]
+    for m in range(1, k):
+        if ploss[m] < best:
+            best = ploss[m]
+            b = m
+    best_m[0] = b
+    return best + acc
+
+
+cdef inline double do_swap(const dissim_t[:, ::1] diss,    # IN  (n, n)
+                           long long[::1] medoids,         # INOUT (k,)
+                           int[::1] near_i,                # INOUT (n,)
+                           double[::1] near_d,             # INOUT (n,)
+                           int[::1] seco_i,                # INOUT (n,)
+                           double[::1] seco_d,             # INOUT (n,)
+                           Py_ssize_t b, Py_ssize_t j) noexcept nogil:
+    """Replace medoid b by point j and update nearest/second-nearest; returns the new loss.
+
+    Points whose nearest or second-nearest was b and cannot be resolved from
+    d(j, o) alone get their second-nearest recomputed over all medoids.
+    """
+    cdef Py_ssize_t n = diss.shape[0], k = medoids.shape[0], o, i
+    cdef const dissim_t* row = &diss[j, 0]
+    cdef double d, total = 0.0, sd
+    cdef int ib = <int> b, si, ni
+    medoids[b] = j
+    for o in range(n):
+        if o == j:
+            if near_i[o] != ib:
+                seco_i[o] = near_i[o]
+                seco_d[o] = near_d[o]
+            near_i[o] = ib
+            near_d[o] = 0.0
+            continue
+        d = <double> row[o]
+        if near_i[o] == ib:                # its nearest medoid is replaced
+            if d < seco_d[o]:
+                near_d[o] = d
+                total += d
+                continue
+            near_i[o] = seco_i[o]
+            near_d[o] = seco_d[o]
+        elif d < near_d[o]:
+            seco_i[o] = near_i[o]
+            seco_d[o] = near_d[o]
+            near_i[o] = ib
+            near_d[o] = d
+            total += d
+            continue
+        elif d < seco_d[o]:
+            seco_i[o] = ib
+            seco_d[o] = d
+            total += near_d[o]
+            continue
+        elif seco_i[o] != ib:
+            total += near_d[o]
+            continue
+        # second nearest is unknown: b (at distance d) or the best other medoid
+        ni = near_i[o]
+        si = ib
+        sd = d
+        for i in range(k):
+            if i != ni and i != ib:
+                d = <double> diss[medoids[i], o]
+                if d < sd:
+                    sd = d
+                    si = <int> i
+        seco_i[o] = si
+        seco_d[o] = sd
+        total += near_d[o]
+    return total
+
+
+cdef inline Py_ssize_t medoid_of_members(const dissim_t[:, ::1] diss,   # IN  (n, n)
+                                         const long long* members,     # IN  (c,) ascending
+                                         Py_ssize_t c,
+                                         Py_ssize_t current,           # IN  the current medoid
+                                         double* cost) noexcept nogil:  # OUT its total distance
+    """Best medoid of one cluster: the member j minimising sum_{i != j} d(j, i).
+
+    The current medoid is kept unless another member is strictly better; the
+    first (lowest index) of equally good members wins. A sum is abandoned as
+    soon as it reaches the best so far (all terms are >= 0, so the decision is
+    exactly that of the full sum). O(c^2) reads of rows of the matrix.
+    """
+    cdef Py_ssize_t a, t, j, best = current
+    cdef double s, sb = 0.0
+    cdef const dissim_t* row = &diss[current, 0]
+    for t in range(c):
+        if members[t] != current:
+            sb += <double> row[members[t]]
+    for a in range(c):
+        j = members[a]
+        if j == current:
+            continue
+        row = &diss[j, 0]
+        s = 0.0
+        for t in range(c):
+            if t != a:
+                s += <double> row[members[t]]
+                if s >= sb:
+                    break
+        if s < sb:
+            sb = s
+            best = j
+    cost[0] = sb
+    return best

@@ -39,3 +39,15 @@ def assign_nearest(const dissim_t[:, ::1] diss,       # IN  (n, n)
         for o in range(n):
             total += nearest[o]
     return total
+
+
+def nearest_and_second(const dissim_t[:, ::1] diss,      # IN  (n, n)
+                       const long long[::1] medoids,     # IN  (k,)
+                       int[::1] near_i,                  # OUT (n,)
+                       double[::1] near_d,               # OUT (n,)
+                       int[::1] seco_i,                  # OUT (n,)
+                       double[::1] seco_d):              # OUT (n,)
+    """Python entry to :c:func:`nearest_two`: nearest and second-nearest medoids; returns the loss."""
+    with nogil:
+        total = nearest_two(diss, medoids, near_i, near_d, seco_i, seco_d)
+    return total

@@ -1,0 +1,54 @@
+# cython: language_level=3
+"""FastPAM1 (Schubert & Rousseeuw 2019/2021): the swaps of PAM, found in O(n^2) per iteration.
+
+Each iteration evaluates every (medoid, non-medoid) pair through the FastPAM1
+decomposition (a shared term plus a per-medoid removal loss, one O(n) pass per
+candidate) and performs the single best swap, exactly like PAM SWAP.
+"""
+
+import numpy as np
+
+from ._common cimport dissim_t, best_swap_for, do_swap, nearest_two, removal_loss
+
+
+def fastpam1_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
+                    long long[::1] medoids,          # INOUT (k,) k >= 2
+                    Py_ssize_t max_iter,
+                    double rel_tol,                  # swap only if change < -rel_tol * loss
+                    int[::1] near_i):                # OUT (n,) label of each point
+    """Run FastPAM1 from ``medoids``; returns (loss, n_iter, n_swap, converged)."""
+    cdef Py_ssize_t n = diss.shape[0], k = medoids.shape[0]
+    cdef double[::1] near_d = np.empty(n, dtype=np.float64)
+    cdef double[::1] seco_d = np.empty(n, dtype=np.float64)
+    cdef int[::1] seco_i = np.empty(n, dtype=np.intc)
+    cdef double[::1] rloss = np.empty(k, dtype=np.float64)
+    cdef double[::1] ploss = np.empty(k, dtype=np.float64)
+    cdef Py_ssize_t it = 0, n_swap = 0, j, b, best_b, best_j
+    cdef double loss, change, best, newloss
+    cdef bint converged = False
+    with nogil:
+        loss = nearest_two(diss, medoids, near_i, near_d, seco_i, seco_d)
+        while it < max_iter:
+            it += 1
+            removal_loss(near_i, near_d, seco_d, rloss)
+            best = 0.0
+            best_b = best_j = -1
+            for j in range(n):
+                if medoids[near_i[j]] == j:
+                    continue                    # already a medoid
+                change = best_swap_for(&diss[j, 0], n, &near_i[0], &near_d[0], &seco_d[0],
+                                       &rloss[0], &ploss[0], k, &b)
+                if change < best:               # first best swap wins ties
+                    best = change
+                    best_b = b
+                    best_j = j
+            if not best < -rel_tol * loss:
+                converged = True
+                break
+            n_swap += 1
+            newloss = do_swap(diss, medoids, near_i, near_d, seco_i, seco_d, best_b, best_j)
+            if newloss >= loss:                 # no real progress: rounding noise
+                loss = newloss
+                break
+            loss = newloss
+    return loss, it, n_swap, bool(converged)

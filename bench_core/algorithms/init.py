@@ -1,0 +1,98 @@
+"""Initial medoids shared by every k-medoids algorithm.
+
+``initial_medoids(diss, k, init, random_state)`` with ``init`` one of
+
+* ``"random"``: k distinct points drawn uniformly (NumPy Generator).
+* ``"first"``: points ``0..k-1`` (deterministic, as in ``kmedoids``).
+* ``"build"``: PAM BUILD (:func:`bench_core.algorithms.pam.build`).
+* ``"k-medoids++"``: D^2 sampling with greedy local trials, as scikit-learn-extra's
+  ``KMedoids(init="k-medoids++")`` (Arthur & Vassilvitskii 2007): each step draws
+  ``2 + int(log k)`` candidates with probability proportional to the squared
+  distance to the nearest medoid so far and keeps the one with the smallest
+  resulting potential.
+* ``"lab"``: LAB, linear approximative BUILD (Schubert & Rousseeuw 2019): each step
+  runs one BUILD step on a random subsample of ``10 + ceil(sqrt(n))`` non-medoids.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._validation import check_choice, check_diss, check_k, check_random_state
+
+INITS = ("random", "first", "build", "k-medoids++", "lab")
+
+
+def initial_medoids(diss, k: int, init: str = "random", random_state=None) -> np.ndarray:
+    """k distinct row indices (int64) to start a k-medoids algorithm from."""
+    check_choice(init, INITS, name="init")
+    D = check_diss(diss)
+    n = D.shape[0]
+    k = check_k(k, n)
+    if init == "first":
+        return np.arange(k, dtype=np.int64)
+    if init == "build":
+        from .pam import build
+        return build(D, k).medoids
+    rng = check_random_state(random_state)
+    if init == "random":
+        return np.sort(rng.choice(n, size=k, replace=False)).astype(np.int64)
+    if init == "k-medoids++":
+        return _kmedoids_pp(D, k, rng)
+    return _lab(D, k, rng)
+
+
+def _kmedoids_pp(D: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    n = D.shape[0]
+    trials = 2 + int(np.log(k))
+    medoids = np.empty(k, dtype=np.int64)
+    chosen = np.zeros(n, dtype=bool)
+    medoids[0] = rng.integers(n)
+    chosen[medoids[0]] = True
+    closest = np.asarray(D[medoids[0]], dtype=np.float64) ** 2
+    potential = closest.sum()
+    for step in range(1, k):
+        if potential <= 0.0:  # every point sits on a medoid: take any unused one
+            medoids[step] = rng.choice(np.flatnonzero(~chosen))
+        else:
+            cands = np.searchsorted(np.cumsum(closest), rng.random(trials) * potential)
+            cands = np.minimum(cands, n - 1)
+            best, best_pot, best_closest = -1, np.inf, None
+            for c in cands:
+                if chosen[c]:
+                    continue
+                new = np.minimum(closest, np.asarray(D[c], dtype=np.float64) ** 2)
+                pot = new.sum()
+                if pot < best_pot:
+                    best, best_pot, best_closest = int(c), pot, new
+            if best < 0:
+                best = int(rng.choice(np.flatnonzero(~chosen)))
+                best_closest = np.minimum(closest, np.asarray(D[best], dtype=np.float64) ** 2)
+                best_pot = best_closest.sum()
+            medoids[step], closest, potential = best, best_closest, best_pot
+        chosen[medoids[step]] = True
+    return medoids
+
+
+def _lab(D: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    n = D.shape[0]
+    size = 10 + math.ceil(math.sqrt(n))
+    medoids = np.empty(k, dtype=np.int64)
+    chosen = np.zeros(n, dtype=bool)
+    near = np.full(n, np.inf)
+    for step in range(k):
+        free = np.flatnonzero(~chosen)
+        S = free if len(free) <= size else np.sort(rng.choice(free, size=size, replace=False))
+        sub = np.asarray(D[np.ix_(S, S)], dtype=np.float64)  # rows: candidate, columns: point
+        if step == 0:
+            cost = sub.sum(axis=1) - np.diag(sub)
+        else:  # BUILD gain on the sample, as a cost change (<= 0)
+            cost = np.minimum(sub - near[S][None, :], 0.0).sum(axis=1)
+        c = int(S[np.argmin(cost)])
+        medoids[step] = c
+        chosen[c] = True
+        np.minimum(near, D[c], out=near)
+        near[c] = 0.0
+    return medoids

@@ -1,0 +1,171 @@
+"""The PAM family on a precomputed dissimilarity matrix (Python drivers of the Cython kernels).
+
+* :func:`build`: PAM BUILD (Kaufman & Rousseeuw 1987/1990).
+* :func:`pam`: BUILD + SWAP, the best swap per iteration, O(k (n-k)^2) per iteration.
+* :func:`fastpam1`: FastPAM1 (Schubert & Rousseeuw 2019/2021): the swaps of PAM in O(n^2).
+* :func:`fasterpam`: FasterPAM (Schubert & Rousseeuw 2021): eager swaps, O(n^2) per pass.
+* :func:`alternating`: k-means-style alternation (Park & Jun 2009).
+
+All take ``diss[m, o]`` as the cost of point ``o`` under medoid ``m`` (row = medoid;
+asymmetric matrices are allowed and read that way), never copy it (float32, float64,
+int32 and int64 are used as they are, read-only and memory-mapped included), and
+accumulate losses in double. ``medoids`` is either k (then ``init`` and
+``random_state`` choose the start) or an array of distinct initial medoids.
+
+From the same start, ``pam``, ``fastpam1``, unshuffled ``fasterpam`` and
+``alternating`` make the same choices as ``kmedoids`` 0.5.5 (candidates in index
+order, ties to the first candidate and the first medoid, a medoid is always its own
+nearest), except that a swap is taken only if it lowers the loss by more than
+``tol`` times the loss (``tol=0`` for integer matrices, whose sums are exact): this
+rules out swaps that only "improve" through rounding.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .._validation import (
+    check_choice,
+    check_diss,
+    check_k,
+    check_medoids,
+    check_positive_int,
+    check_random_state,
+)
+from ..result import ClusteringResult
+from ._alternating import alternating_kernel, single_medoid
+from ._build import build_kernel
+from ._common import assign_nearest
+from ._fasterpam import fasterpam_kernel
+from ._fastpam1 import fastpam1_kernel
+from ._pam import pam_kernel
+from .init import INITS, initial_medoids
+
+TOL = 1e-12  # relative improvement a swap must bring (floating-point matrices)
+
+
+def _result(D, medoids, labels=None, **kw) -> ClusteringResult:
+    """Result with labels (nearest medoid) and the loss recomputed from the medoids."""
+    lab = np.empty(D.shape[0], dtype=np.int64)
+    near = np.empty(D.shape[0], dtype=np.float64)
+    loss = float(assign_nearest(D, medoids, lab, near))
+    if labels is not None:
+        lab = np.asarray(labels, dtype=np.int64)
+    return ClusteringResult(loss=loss, labels=lab, medoids=np.asarray(medoids, dtype=np.int64), **kw)
+
+
+def _start(diss, medoids, init, random_state, max_iter, tol):
+    D = check_diss(diss)
+    n = D.shape[0]
+    check_choice(init, INITS, name="init")
+    max_iter = check_positive_int(max_iter, name="max_iter", minimum=0)
+    if not (isinstance(tol, numbers.Real) and tol >= 0):
+        raise ValueError(f"tol must be a number >= 0, got {tol!r}")
+    if isinstance(medoids, numbers.Integral) and not isinstance(medoids, bool):
+        k = check_k(medoids, n, name="k (medoids)")
+        med = initial_medoids(D, k, init, random_state)
+    elif isinstance(medoids, bool | float | str) or medoids is None:
+        raise ValueError(f"medoids must be k (an int) or an array of initial medoids, got {medoids!r}")
+    else:
+        med = check_medoids(medoids, n)
+    med = np.array(med, dtype=np.int64)  # the kernels update it in place: always our copy
+    rel_tol = 0.0 if D.dtype.kind in "iu" else float(tol)
+    return D, med, max_iter, rel_tol
+
+
+def _one_cluster(D, med, start) -> ClusteringResult:
+    """k = 1 for the swap algorithms: the best single medoid (one iteration, as kmedoids)."""
+    best, _ = single_medoid(D, int(med[0]))
+    med[0] = best
+    return _result(D, med, n_iter=1, n_swap=int(best != start[0]), converged=True)
+
+
+def _run(kernel, D, med, max_iter, rel_tol, name, *extra) -> ClusteringResult:
+    start = med.copy()
+    if len(med) == 1 and max_iter > 0:
+        res = _one_cluster(D, med, start)
+    elif len(med) == D.shape[0] or max_iter == 0:  # nothing to swap in / nothing to do
+        res = _result(D, med, n_iter=0, n_swap=0, converged=len(med) == D.shape[0])
+    else:
+        labels = np.empty(D.shape[0], dtype=np.intc)
+        loss, n_iter, n_swap, converged = kernel(D, med, *extra, max_iter, rel_tol, labels)
+        res = _result(D, med, labels, n_iter=int(n_iter), n_swap=int(n_swap),
+                      converged=bool(converged))
+        res.extras["kernel_loss"] = float(loss)
+    res.extras.update(algorithm=name, initial_medoids=start)
+    return res
+
+
+def build(diss, k: int) -> ClusteringResult:
+    """PAM BUILD: greedy initial medoids (Kaufman & Rousseeuw 1990).
+
+    The first medoid minimises the total dissimilarity; each next one brings the
+    largest decrease of the loss; ties go to the lowest index. When no point
+    decreases the loss any more (duplicates, k close to n) the lowest-index
+    non-medoid is taken, so k medoids are always returned.
+    """
+    D = check_diss(diss)
+    k = check_k(k, D.shape[0])
+    med = np.empty(k, dtype=np.int64)
+    near = np.empty(D.shape[0], dtype=np.float64)
+    evals = build_kernel(D, med, near)
+    res = _result(D, med, n_iter=1, n_swap=0, converged=True)
+    res.extras.update(algorithm="build", gain_evaluations=int(evals))
+    return res
+
+
+def pam(diss, medoids, max_iter: int = 100, init: str = "build", random_state=None, *,
+        tol: float = TOL) -> ClusteringResult:
+    """PAM: SWAP with the best (medoid, non-medoid) exchange per iteration, from BUILD by default."""
+    D, med, max_iter, rel_tol = _start(diss, medoids, init, random_state, max_iter, tol)
+    return _run(pam_kernel, D, med, max_iter, rel_tol, "pam")
+
+
+def fastpam1(diss, medoids, max_iter: int = 100, init: str = "random", random_state=None, *,
+             tol: float = TOL) -> ClusteringResult:
+    """FastPAM1: the same swaps as PAM, each iteration in O(n^2) instead of O(k n^2)."""
+    D, med, max_iter, rel_tol = _start(diss, medoids, init, random_state, max_iter, tol)
+    return _run(fastpam1_kernel, D, med, max_iter, rel_tol, "fastpam1")
+
+
+def fasterpam(diss, medoids, max_iter: int = 100, init: str = "random", random_state=None,
+              shuffle: bool = False, *, tol: float = TOL) -> ClusteringResult:
+    """FasterPAM: eager swaps, candidates in index order, or a seeded random order if ``shuffle``.
+
+    ``random_state`` seeds the initial medoids (when ``medoids`` is k) and, with
+    ``shuffle=True``, the candidate order (drawn after the initial medoids).
+    """
+    D, med, max_iter, rel_tol = _start(diss, medoids, init, random_state, max_iter, tol)
+    n = D.shape[0]
+    if shuffle:
+        rng = check_random_state(random_state)
+        if isinstance(medoids, numbers.Integral) and random_state is not None and not isinstance(
+                random_state, np.random.Generator | np.random.RandomState):
+            rng = np.random.default_rng([int(random_state), 1])  # not the stream of the init
+        order = rng.permutation(n).astype(np.int64)
+    else:
+        order = np.arange(n, dtype=np.int64)
+    res = _run(fasterpam_kernel, D, med, max_iter, rel_tol, "fasterpam", order)
+    res.extras["shuffle"] = bool(shuffle)
+    return res
+
+
+def alternating(diss, medoids, max_iter: int = 100, init: str = "random",
+                random_state=None) -> ClusteringResult:
+    """Alternating (k-means style) optimisation: assign, then re-centre each cluster.
+
+    ``n_swap`` counts medoid changes (``kmedoids`` reports none for this method).
+    """
+    D, med, max_iter, _ = _start(diss, medoids, init, random_state, max_iter, TOL)
+    start = med.copy()
+    labels = np.empty(D.shape[0], dtype=np.int64)
+    loss, n_iter, n_changes, converged = alternating_kernel(D, med, max_iter, labels)
+    res = _result(D, med, labels, n_iter=int(n_iter), n_swap=int(n_changes),
+                  converged=bool(converged))
+    res.extras.update(algorithm="alternating", initial_medoids=start, kernel_loss=float(loss))
+    return res
+
+
+METHODS = {"pam": pam, "fastpam1": fastpam1, "fasterpam": fasterpam, "alternating": alternating}
