@@ -1,0 +1,130 @@
+"""``kmbench report``: Markdown, HTML and LaTeX tables and PNG/SVG figures from results files.
+
+``write_report(paths, name)`` writes ``reports/<name>/``:
+
+- ``index.md``, ``index.html``: every table and figure, with provenance;
+- ``tables/<id>.tex`` (booktabs) and ``report.tex`` (a document inputting them; compiled to
+  ``report.pdf`` when a TeX engine is installed, otherwise syntax-checked);
+- ``figures/<id>.png`` and ``.svg``;
+- ``rows.csv`` (the rows used) and ``provenance.json`` (environment records, commands).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from ..environment import ROOT, summary_line
+from ..results_io import command_line, load_many
+from . import html as html_mod
+from . import latex
+from .figures import make_figures
+from .tables import (
+    Table,
+    diss_table,
+    joss_tables,
+    loss_table,
+    runtime_table,
+    speedup_table,
+    status_table,
+)
+
+REPORTS_DIR = ROOT / "reports"
+
+
+def provenance(df, meta: dict, report_command: str | None) -> tuple[str, list[str], list[str]]:
+    """(one-line caption, machine lines, command lines) for the rows in ``df``."""
+    used = [e for e in dict.fromkeys(df["env_id"].dropna().astype(str)) if e in meta["environments"]]
+    machines = [summary_line(meta["environments"][e]) for e in used] or ["unknown machine"]
+    commands = list(dict.fromkeys(c["command"] for c in meta.get("commands", []) if c.get("command")))
+    if report_command:
+        commands.append(report_command)
+    shown = commands if len(commands) <= 4 else [*commands[:3], f"... ({len(commands) - 3} more)"]
+    caption = "Machine: " + " | ".join(machines) + ". Commands: " + "; ".join(shown) + "."
+    return caption, machines, commands
+
+
+def write_report(paths: Iterable[str | Path], name: str | None = None, *, out_dir: Path | None = None,
+                 command: str | None = None, title: str | None = None,
+                 extra: Callable[[object, str], list[tuple[str, list[Table]]]] | None = None,
+                 compile_latex: bool = True) -> Path:
+    """Write the report of the results files ``paths``; returns its folder.
+
+    ``extra(df, caption)`` may add sections (name, tables) after the JOSS tables
+    (presets use it). ``command`` is recorded as the report's own command.
+    """
+    paths = list(paths)
+    df, meta = load_many(paths)
+    name = name or Path(str(paths[0])).stem
+    out = Path(out_dir) if out_dir else REPORTS_DIR / name
+    out.mkdir(parents=True, exist_ok=True)
+    for sub in ("figures", "tables"):
+        shutil.rmtree(out / sub, ignore_errors=True)
+    command = command or command_line()
+    caption, machines, commands = provenance(df, meta, command)
+
+    sections: list[tuple[str, list[Table]]] = [("JOSS-paper layout", joss_tables(df, caption))]
+    if extra is not None:
+        sections += extra(df, caption)
+    sections += [
+        ("Runtime per implementation, n and k", runtime_table(df, caption)),
+        ("Loss relative to the best per cell", loss_table(df, caption)),
+        ("Speed-up over PAM", speedup_table(df, caption)),
+        ("Distance matrices", diss_table(df, caption)),
+        ("Runs that did not finish", status_table(df, caption)),
+    ]
+    sections = [(s, t) for s, t in sections if t]
+    tables = [t for _, ts in sections for t in ts]
+    figures = make_figures(df, out / "figures", caption)
+
+    title = title or f"kmbench report: {name}"
+    # Markdown
+    md = [f"# {title}", "", "Machines: " + "; ".join(machines), "", "Commands:", ""]
+    md += [f"    {c}" for c in commands]
+    md += ["", f"Results: {', '.join(meta['sources'])}", ""]
+    for s, ts in sections:
+        md += [f"## {s}", ""] + [t.to_markdown() for t in ts]
+    if figures:
+        md += ["## Figures", ""]
+        for f in figures:
+            md += [f"![{f.title}](figures/{f.png.name})", "", f"*{f.title}* ([SVG](figures/{f.svg.name}))", ""]
+    (out / "index.md").write_text("\n".join(md))
+
+    # LaTeX
+    (out / "tables").mkdir(exist_ok=True)
+    problems = {}
+    for t in tables:
+        tex = latex.table_tex(t)
+        (out / "tables" / f"{t.id}.tex").write_text(tex)
+        if p := latex.check_syntax(tex):
+            problems[t.id] = p
+    doc = latex.document(tables, figures, title, caption)
+    (out / "report.tex").write_text(doc)
+    if p := latex.check_syntax(doc):
+        problems["report.tex"] = p
+    latex_status = {"syntax_problems": problems, "engine": latex.find_engine(), "compiled": None}
+    if compile_latex and latex_status["engine"]:
+        ok, log = latex.compile_pdf(out / "report.tex")
+        latex_status |= {"compiled": ok, "log": log if not ok else ""}
+
+    # HTML
+    prov = ("<p class='caption'><b>Machines:</b> " + "<br>".join(html_mod.escape(m) for m in machines)
+            + "<br><b>Commands:</b><br>" + "<br>".join(f"<code>{html_mod.escape(c)}</code>" for c in commands)
+            + f"<br><b>Results:</b> {html_mod.escape(', '.join(meta['sources']))}"
+            + " · <a href='index.md'>Markdown</a> · <a href='report.tex'>LaTeX</a> · "
+            + "<a href='rows.csv'>rows</a></p>")
+    (out / "index.html").write_text(html_mod.page(title, prov, sections, figures, out))
+
+    df.to_csv(out / "rows.csv", index=False)
+    used_env = {e: meta["environments"][e] for e in df["env_id"].dropna().astype(str).unique()
+                if e in meta["environments"]}
+    (out / "provenance.json").write_text(json.dumps(
+        {"title": title, "commands": commands, "sources": meta["sources"], "environments": used_env,
+         "latex": latex_status, "tables": [t.id for t in tables], "figures": [f.id for f in figures]},
+        indent=1, default=str))
+    return out
+
+
+__all__ = ["REPORTS_DIR", "Table", "write_report"]

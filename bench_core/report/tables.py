@@ -1,0 +1,348 @@
+"""Report tables computed from result rows, and their Markdown form.
+
+Every table is a :class:`Table`: preformatted cells plus a caption naming the
+machine, versions and commands that produced the rows, and footnotes for
+anything not measured in full (restart subsets, timeouts, extrapolations).
+The HTML and LaTeX renderers live in :mod:`.html` and :mod:`.latex`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+IMPL_NAMES = {
+    "reference": "kmbench (Cython)", "kmedoids": "kmedoids (Rust)", "sklearn": "scikit-learn",
+    "sklearn_extra": "scikit-learn-extra", "pyclustering": "pyclustering", "banditpam": "BanditPAM",
+    "torch": "kmbench (PyTorch)",
+}
+ALGO_NAMES = {
+    "pam": "PAM", "fastpam1": "FastPAM1", "fasterpam": "FasterPAM", "alternating": "Alternating",
+    "build": "BUILD", "pamsil": "PAMSil", "pammedsil": "PAMMedSil", "fastmsc": "FastMSC",
+    "fastermsc": "FasterMSC", "dynmsc": "DynMSC", "clara": "CLARA", "fastclara": "FastCLARA",
+    "fasterclara": "FasterCLARA", "clarans": "CLARANS", "fastclarans": "FastCLARANS",
+    "kmeans": "k-means", "kmedian": "k-median", "silhouette": "silhouette",
+    "medoid_silhouette": "medoid silhouette",
+}
+#: Families whose loss is the k-medoids objective (total deviation), comparable across them.
+TD_FAMILIES = ("kmedoids", "sampling")
+CELL = ["dataset", "n", "k", "dtype", "metric"]
+
+
+def impl_name(impl: str) -> str:
+    base, _, variant = impl.partition("-")
+    name = IMPL_NAMES.get(base, base)
+    return f"{name}, {variant}" if variant else name
+
+
+def algo_name(algo: str) -> str:
+    return ALGO_NAMES.get(algo, algo)
+
+
+@dataclass
+class Table:
+    """A rendered-ready table: ``rows`` are lists of strings, one per column."""
+
+    id: str
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    caption: str = ""
+    notes: list[str] = field(default_factory=list)
+    align: str = ""  # one of l/r per column; default: first column(s) left, numbers right
+
+    def alignment(self) -> str:
+        if self.align:
+            return self.align
+        out = ""
+        for j in range(len(self.columns)):
+            vals = [r[j] for r in self.rows if r[j] not in ("", "—")]
+            numeric = vals and all(_looks_numeric(v) for v in vals)
+            out += "r" if numeric else "l"
+        return out
+
+    def to_markdown(self) -> str:
+        def esc(s: str) -> str:
+            return s.replace("|", "\\|")
+        al = self.alignment()
+        lines = [f"### {self.title}", "",
+                 "| " + " | ".join(esc(c) for c in self.columns) + " |",
+                 "|" + "|".join("---:" if a == "r" else ":---" for a in al) + "|"]
+        lines += ["| " + " | ".join(esc(c) for c in r) + " |" for r in self.rows]
+        lines.append("")
+        lines += [f"{note}  " for note in self.notes]
+        if self.caption:
+            lines += ["", f"*{self.caption}*"]
+        return "\n".join(lines) + "\n"
+
+
+def _looks_numeric(s: str) -> bool:
+    s = s.rstrip("†*‡ ").replace(",", "").replace("%", "").replace("×", "").split(" ")[0]
+    try:
+        float(s)
+        return True
+    except ValueError:
+        return False
+
+
+def fmt(x: float | None, digits: int = 3) -> str:
+    """Significant digits, thousands separators for big numbers, '—' for missing."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "—"
+    x = float(x)
+    if abs(x) >= 10 ** digits:
+        return f"{x:,.0f}"
+    return f"{x:.{digits}g}"
+
+
+def ok_rows(df: pd.DataFrame) -> pd.DataFrame:
+    ok = df[df["status"] == "ok"].copy()
+    for c in ("fit_time", "loss", "n", "k", "silhouette", "medoid_silhouette", "extra_rss_mb",
+              "peak_rss_mb", "diss_time"):
+        ok[c] = pd.to_numeric(ok[c], errors="coerce")
+    ok["ns_n2"] = ok["fit_time"] / ok["n"].astype(float) ** 2 * 1e9
+    return ok
+
+
+def _cells(df: pd.DataFrame):
+    return df.groupby(CELL, sort=True, dropna=False)
+
+
+def _cell_label(key) -> str:
+    dataset, n, k, dtype, metric = key
+    return f"{dataset}, n = {int(n):,}, k = {int(k)}, {metric}, {dtype}"
+
+
+def _incomplete(df_all: pd.DataFrame, key, entry: str) -> tuple[int, int, str]:
+    """(ok runs, planned runs, reason of the others) of one entry in one cell."""
+    m = np.ones(len(df_all), dtype=bool)
+    for c, v in zip(CELL, key, strict=True):
+        m &= (df_all[c] == v).to_numpy()
+    rows = df_all[m & (df_all["entry"] == entry).to_numpy()]
+    n_ok = int((rows["status"] == "ok").sum())
+    reasons = sorted({f"{s}: {e}" for s, e in zip(rows["status"], rows["error"].fillna(""), strict=True)
+                      if s != "ok"})
+    return n_ok, len(rows), "; ".join(r.strip().splitlines()[0][:160] for r in reasons)
+
+
+def joss_tables(df_all: pd.DataFrame, caption: str) -> list[Table]:
+    """The JOSS paper's Table 1 layout, one table per (data set, k) at its largest n, k-medoids family.
+
+    ns per N^2 is the mean fit time over restarts divided by n^2; average loss the mean
+    loss over restarts (Schubert & Lenssen 2022, "Fast k-medoids clustering in Rust and
+    Python", JOSS 7(75):4183). Implementations with fewer finished restarts than
+    planned are marked † with the reason; those with none are listed under the table.
+    """
+    ok = ok_rows(df_all)
+    ok = ok[ok["family"].isin(TD_FAMILIES)]
+    tables = []
+    normalised = df_all.copy()
+    for c in ("n", "k"):
+        normalised[c] = pd.to_numeric(normalised[c], errors="coerce")
+    largest = ok.groupby(["dataset", "k", "dtype", "metric"])["n"].transform("max")
+    for key, cell in _cells(ok[ok["n"] == largest]):
+        agg = cell.groupby("entry").agg(algorithm=("algorithm", "first"), implementation=("implementation", "first"),
+                                        language=("language", "first"), ns=("ns_n2", "mean"),
+                                        loss=("loss", "mean"), runs=("loss", "size"))
+        agg = agg.sort_values("ns")
+        rows, notes = [], []
+        for entry, r in agg.iterrows():
+            n_ok, planned, why = _incomplete(normalised, key, entry)
+            mark = ""
+            if n_ok < planned:
+                mark = "†"
+                notes.append(f"† {impl_name(r.implementation)} {algo_name(r.algorithm)}: {n_ok} of {planned} "
+                             f"restarts ({why})")
+            rows.append([impl_name(r.implementation) + mark, algo_name(r.algorithm), r.language,
+                         fmt(r.ns, 3), fmt(r.loss, 6)])
+        cell_all = normalised
+        m = np.ones(len(cell_all), dtype=bool)
+        for c, v in zip(CELL, key, strict=True):
+            m &= (cell_all[c] == v).to_numpy()
+        missing = sorted(set(cell_all.loc[m & cell_all["family"].isin(TD_FAMILIES).to_numpy(), "entry"])
+                         - set(agg.index))
+        for entry in missing:
+            _, planned, why = _incomplete(normalised, key, entry)
+            notes.append(f"not in the table: {entry} ({planned} planned; {why})")
+        tables.append(Table(
+            id=f"joss-{key[0]}-n{int(key[1])}-k{int(key[2])}-{key[3]}-{key[4]}",
+            title=f"Implementations on {_cell_label(key)} (JOSS Table 1 layout)",
+            columns=["implementation", "algorithm", "language", "ns per N²", "average loss"],
+            rows=rows, notes=notes, caption=caption))
+    return tables
+
+
+def runtime_table(df_all: pd.DataFrame, caption: str) -> list[Table]:
+    """Median fit time and interquartile range over seeds, per implementation, n and k."""
+    ok = ok_rows(df_all)
+    tables = []
+    for (dataset, dtype, metric), grp in ok.groupby(["dataset", "dtype", "metric"], sort=True):
+        g = grp.groupby(["entry", "n", "k"], sort=True)
+        rows = []
+        for (entry, n, k), r in g:
+            t = r["fit_time"].to_numpy()
+            q1, med, q3 = np.percentile(t, [25, 50, 75])
+            a, _, i = entry.partition("/")
+            rows.append([impl_name(i), algo_name(a), f"{int(n):,}", str(int(k)), str(len(t)), fmt(med, 3),
+                         f"{fmt(q1, 3)} – {fmt(q3, 3)}", fmt(float(np.median(r["ns_n2"])), 3),
+                         fmt(float(np.nanmedian(r["extra_rss_mb"])) if r["extra_rss_mb"].notna().any()
+                             else None, 3)])
+        tables.append(Table(
+            id=f"runtime-{dataset}-{dtype}-{metric}", title=f"Runtime on {dataset} ({metric}, {dtype})",
+            columns=["implementation", "algorithm", "n", "k", "runs", "median s", "IQR s", "ns per N²",
+                     "extra MiB"],
+            rows=rows, caption=caption,
+            notes=["Fit time only (the distance matrix is computed once per data set and n, see its table); "
+                   "median and interquartile range over seeds; extra MiB: median growth of the worker's "
+                   "resident set during the fit."]))
+    return tables
+
+
+def loss_table(df_all: pd.DataFrame, caption: str) -> list[Table]:
+    """Mean loss relative to the best loss any implementation found in the same cell."""
+    ok = ok_rows(df_all)
+    tables = []
+    for fam_name, fams in (("k-medoids", TD_FAMILIES), ("k-means", ("kmeans",)), ("k-median", ("kmedian",))):
+        sub = ok[ok["family"].isin(fams)]
+        if sub.empty:
+            continue
+        rows = []
+        for key, cell in _cells(sub):
+            best = cell["loss"].min()
+            for entry, r in cell.groupby("entry", sort=True):
+                rel = r["loss"] / best - 1.0
+                a, _, i = entry.partition("/")
+                hit = np.isclose(r["loss"], best, rtol=1e-9, atol=0).mean()
+                sil = r["silhouette"].mean() if r["silhouette"].notna().any() else None
+                msil = r["medoid_silhouette"].mean() if r["medoid_silhouette"].notna().any() else None
+                rows.append([impl_name(i), algo_name(a), key[0], f"{int(key[1]):,}", str(int(key[2])),
+                             str(len(r)), fmt(r["loss"].mean(), 6), f"{100 * rel.mean():.3f}%",
+                             f"{100 * rel.max():.3f}%", f"{100 * hit:.0f}%", fmt(sil, 4), fmt(msil, 4)])
+        tables.append(Table(
+            id=f"loss-{fam_name}", title=f"Loss relative to the best found per cell ({fam_name} objective)",
+            columns=["implementation", "algorithm", "data", "n", "k", "runs", "mean loss", "mean rel.",
+                     "worst rel.", "best found", "silhouette", "medoid sil."],
+            rows=rows, caption=caption,
+            notes=["rel. = loss / (lowest loss of any run in the cell) − 1; best found: share of runs that "
+                   "reached that lowest loss (relative tolerance 1e-9)."]))
+    return tables
+
+
+def pam_baseline(ok: pd.DataFrame) -> str | None:
+    """The PAM entry speed-ups are measured against: the reference if it ran, else any PAM."""
+    pams = sorted(set(ok.loc[ok["algorithm"] == "pam", "entry"]))
+    if not pams:
+        return None
+    for pref in ("pam/reference", "pam/kmedoids", "pam/sklearn_extra"):
+        if pref in pams:
+            return pref
+    return pams[0]
+
+
+def fit_slope(n: np.ndarray, t: np.ndarray) -> tuple[float, float] | None:
+    """Least-squares (slope, intercept) of log t against log n; None with fewer than 2 sizes."""
+    n, t = np.asarray(n, float), np.asarray(t, float)
+    keep = (n > 0) & (t > 0)
+    if len(np.unique(n[keep])) < 2:
+        return None
+    b, a = np.polyfit(np.log(n[keep]), np.log(t[keep]), 1)
+    return float(b), float(a)
+
+
+def pam_times(ok: pd.DataFrame, base: str, dataset: str, k: int, n: int, dtype: str, metric: str
+              ) -> tuple[float | None, str]:
+    """Median PAM time at (dataset, n, k): measured, or extrapolated (and labelled so) from smaller n."""
+    p = ok[(ok["entry"] == base) & (ok["dataset"] == dataset) & (ok["k"] == k) & (ok["dtype"] == dtype)
+           & (ok["metric"] == metric)]
+    at = p[p["n"] == n]
+    if len(at):
+        return float(at["fit_time"].median()), "measured"
+    med = p.groupby("n")["fit_time"].median()
+    med = med[med.index < n]
+    fit = fit_slope(med.index.to_numpy(), med.to_numpy())
+    if fit is None:
+        return None, "not measured"
+    b, a = fit
+    return float(math.exp(a + b * math.log(n))), (
+        f"extrapolated from n = {', '.join(f'{int(x):,}' for x in med.index)} with fitted slope {b:.2f}")
+
+
+def speedup_table(df_all: pd.DataFrame, caption: str) -> list[Table]:
+    """Speed-up of each implementation over PAM (median times), as a function of k."""
+    ok = ok_rows(df_all)
+    base = pam_baseline(ok)
+    if base is None:
+        return []
+    tables = []
+    for (dataset, n, dtype, metric), grp in ok[ok["family"].isin(TD_FAMILIES)].groupby(
+            ["dataset", "n", "dtype", "metric"], sort=True):
+        ks = sorted(int(k) for k in grp["k"].unique())
+        notes, ref = [], {}
+        for k in ks:
+            t, how = pam_times(ok, base, dataset, k, n, dtype, metric)
+            ref[k] = t
+            if how != "measured" and t is not None:
+                notes.append(f"* k = {k}: {base} time {fmt(t, 3)} s {how} (not measured at this n).")
+            elif t is None:
+                notes.append(f"k = {k}: {base} did not finish at this n and cannot be extrapolated.")
+        if all(v is None for v in ref.values()):
+            continue
+        rows = []
+        for entry, r in grp.groupby("entry", sort=True):
+            a, _, i = entry.partition("/")
+            cells = []
+            for k in ks:
+                med = r.loc[r["k"] == k, "fit_time"].median()
+                if ref[k] is None or not med == med:
+                    cells.append("—")
+                else:
+                    star = "*" if not (ok[(ok["entry"] == base) & (ok["dataset"] == dataset) & (ok["n"] == n)
+                                          & (ok["k"] == k)].shape[0]) else ""
+                    cells.append(f"{ref[k] / med:,.1f}×{star}")
+            rows.append([impl_name(i), algo_name(a), *cells])
+        tables.append(Table(
+            id=f"speedup-{dataset}-n{int(n)}-{dtype}-{metric}",
+            title=f"Speed-up over {base} on {dataset}, n = {int(n):,} ({metric}, {dtype})",
+            columns=["implementation", "algorithm", *[f"k = {k}" for k in ks]], rows=rows,
+            notes=[f"Median {base} fit time divided by the median fit time of the implementation."] + notes,
+            caption=caption))
+    return tables
+
+
+def diss_table(df_all: pd.DataFrame, caption: str) -> list[Table]:
+    d = df_all[df_all["diss_time"].notna() & (df_all["diss_time"].astype(str) != "")].copy()
+    if d.empty:
+        return []
+    d["diss_time"] = pd.to_numeric(d["diss_time"], errors="coerce")
+    rows = []
+    for (dataset, n, dtype, metric), g in d.groupby(["dataset", "n", "dtype", "metric"], sort=True):
+        cached = g["diss_cached"].astype(str).str.lower().eq("true")
+        computed = g.loc[~cached, "diss_time"]
+        loaded = g.loc[cached, "diss_time"]
+        rows.append([dataset, f"{int(n):,}", dtype, metric,
+                     fmt(computed.median(), 3) if len(computed) else "—",
+                     fmt(loaded.median(), 3) if len(loaded) else "—"])
+    return [Table(id="distance-matrices", title="Distance matrices",
+                  columns=["data", "n", "dtype", "metric", "computed s", "from cache s"], rows=rows,
+                  notes=["Computed: BLAS-blocked computation (bench_core.dissimilarity); from cache: opening the "
+                         "cached .npy as a memory map. Not included in the fit times."],
+                  caption=caption)]
+
+
+def status_table(df_all: pd.DataFrame, caption: str) -> list[Table]:
+    """Runs that did not finish: timeouts, errors, skipped restarts, unavailable libraries."""
+    bad = df_all[df_all["status"] != "ok"]
+    if bad.empty:
+        return []
+    rows = []
+    for (entry, dataset, n, k, status), g in bad.groupby(["entry", "dataset", "n", "k", "status"], sort=True,
+                                                         dropna=False):
+        why = sorted({str(e).strip().splitlines()[0][:200] for e in g["error"].fillna("")})
+        n_txt = "all" if n != n else f"{int(float(n)):,}"
+        rows.append([entry, dataset, n_txt, str(int(k)), status, str(len(g)), "; ".join(why)])
+    return [Table(id="not-finished", title="Runs that did not finish",
+                  columns=["entry", "data", "n", "k", "status", "runs", "reason"], rows=rows,
+                  align="lllrlrl", caption=caption)]
