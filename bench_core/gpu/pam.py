@@ -35,7 +35,14 @@ import numbers
 import numpy as np
 import torch
 
-from .._validation import check_diss, check_k, check_medoids, check_positive_int, check_random_state
+from .._validation import (
+    check_choice,
+    check_diss,
+    check_k,
+    check_medoids,
+    check_positive_int,
+    check_random_state,
+)
 from ..result import ClusteringResult
 from ._device import DeviceMatrix, as_matrix, ceil_div, device_name, sum64
 
@@ -68,12 +75,16 @@ def prepare(diss, *, device=None, compute_dtype=None, block_rows=None, max_devic
                      max_device_bytes=max_device_bytes, workspace=workspace)
 
 
-def _initial(M: DeviceMatrix, medoids, init: str, random_state, *, allowed_build=True) -> np.ndarray:
+INITS = ("random", "first", "build", "k-medoids++", "lab")
+
+
+def _initial(M: DeviceMatrix, medoids, init: str, random_state) -> np.ndarray:
     """Initial medoids: the given array, or ``k`` with ``init`` (BUILD runs on the device)."""
     n = M.n
     if isinstance(medoids, numbers.Integral) and not isinstance(medoids, bool):
         k = check_k(medoids, n)
-        if init == "build" and allowed_build:
+        check_choice(init, INITS, name="init")
+        if init == "build":
             return _build(M, k)[0]
         if init == "first":
             return np.arange(k, dtype=np.int64)
@@ -81,13 +92,14 @@ def _initial(M: DeviceMatrix, medoids, init: str, random_state, *, allowed_build
             from ..algorithms.init import initial_medoids
         except ImportError:
             initial_medoids = None
-        if initial_medoids is not None and (M.data.device.type == "cpu" or init != "random"):
+        if initial_medoids is not None and init != "random":
             host = M.data.cpu().numpy()   # no copy when the matrix is in host memory
             return np.asarray(initial_medoids(host, k, init, random_state), dtype=np.int64)
         if init != "random":
             raise ValueError(f"init {init!r} needs bench_core.algorithms.init; the torch backend "
                              f"itself provides 'build', 'first' and 'random'")
-        return check_random_state(random_state).choice(n, k, replace=False).astype(np.int64)
+        # as bench_core.algorithms.init does it, without copying a device matrix to the host
+        return np.sort(check_random_state(random_state).choice(n, k, replace=False)).astype(np.int64)
     return check_medoids(medoids, n)
 
 

@@ -1,0 +1,165 @@
+"""Registry entries of the PyTorch backend (implementation name ``torch``).
+
+torch is imported only when a runnable is called, so this module loads without
+it; every entry ``requires=("torch",)`` and is then listed as unavailable with
+the import error as the reason. The device is ``task.options["device"]``, else
+``$KMBENCH_TORCH_DEVICE``, else CUDA when torch sees a GPU, else the CPU; the
+GPU's name is kept in ``extras["device"]``. Options besides ``init`` are passed
+to the functions: ``compute_dtype``, ``block_rows``, ``max_device_bytes``,
+``block_size`` (fasterpam), ``record_swaps`` (pam, fastpam1, fasterpam).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .._validation import check_labels, check_medoids
+from ..registry import Task, register
+from ..result import ClusteringResult
+
+REQUIRES = ("torch",)
+TAGS = ("gpu", "torch")
+
+
+def _version() -> str:
+    import torch
+    cuda = f", CUDA {torch.version.cuda}" if torch.version.cuda else ", CPU build"
+    return f"torch {torch.__version__}{cuda}"
+
+
+def _opts(task: Task) -> dict:
+    opts = dict(task.options)
+    opts.setdefault("device", os.environ.get("KMBENCH_TORCH_DEVICE") or None)
+    return opts
+
+
+def _need_diss(task: Task):
+    if task.diss is None:
+        raise ValueError("this task needs the dissimilarity matrix task.diss")
+    return task.diss
+
+
+def _swapper(name: str, default_init: str):
+    def run(task: Task) -> ClusteringResult:
+        from . import pam as tp
+        opts = _opts(task)
+        init = opts.pop("init", default_init)
+        start = task.medoids if task.medoids is not None else task.k
+        if task.max_iter is not None:
+            opts["max_iter"] = task.max_iter
+        res = getattr(tp, name)(_need_diss(task), start, init=init, random_state=task.seed, **opts)
+        res.extras.setdefault("algorithm", name)
+        return res
+    run.__name__ = f"_run_{name}"
+    return run
+
+
+def _run_build(task: Task) -> ClusteringResult:
+    from .pam import build
+    opts = _opts(task)
+    opts.pop("init", None)
+    return build(_need_diss(task), task.k, **opts)
+
+
+def _labels_and_medoids(task: Task):
+    from .pam import assign
+    D = _need_diss(task)
+    n = D.shape[0]
+    if task.medoids is not None:
+        med = check_medoids(task.medoids, n)
+        return assign(D, med, device=_opts(task)["device"])[0], med
+    if "labels" in task.options:
+        return check_labels(task.options["labels"], n), None
+    raise ValueError("a silhouette task needs task.medoids (or task.options['labels'])")
+
+
+def _run_silhouette(task: Task) -> ClusteringResult:
+    from .silhouette import silhouette
+    labels, med = _labels_and_medoids(task)
+    value = silhouette(task.diss, labels, device=_opts(task)["device"])
+    return ClusteringResult(loss=value, labels=labels, medoids=med, extras={"silhouette": value})
+
+
+def _run_medoid_silhouette(task: Task) -> ClusteringResult:
+    from .silhouette import medoid_silhouette
+    if task.medoids is None:
+        raise ValueError("a medoid silhouette task needs task.medoids")
+    labels, med = _labels_and_medoids(task)
+    value = medoid_silhouette(task.diss, med, device=_opts(task)["device"])
+    return ClusteringResult(loss=value, labels=labels, medoids=med,
+                            extras={"silhouette": value, "medoid_silhouette": value})
+
+
+def _points(task: Task) -> np.ndarray:
+    if task.X is None:
+        raise ValueError("this task needs the points task.X")
+    return task.X
+
+
+def _run_kmeans(task: Task) -> ClusteringResult:
+    from .kmeans import kmeans
+    opts = _opts(task)
+    init = task.centers if task.centers is not None else opts.pop("init", "k-means++")
+    opts.pop("init", None)
+    if task.max_iter is not None:
+        opts["max_iter"] = task.max_iter
+    return kmeans(_points(task), task.k, init=init, random_state=task.seed, **opts)
+
+
+def _run_kmedian(task: Task) -> ClusteringResult:
+    from .kmedian import kmedian
+    opts = _opts(task)
+    init = task.centers if task.centers is not None else opts.pop("init", "k-medians++")
+    opts.pop("init", None)
+    if task.max_iter is not None:
+        opts["max_iter"] = task.max_iter
+    return kmedian(_points(task), task.k, init=init, random_state=task.seed, **opts)
+
+
+_COMMON = dict(language="Python (PyTorch)", requires=REQUIRES, version=_version, tags=TAGS)
+_F32 = ("float64 makes the same choices as the reference up to rounding of the sums (taken in "
+        "another order); float32 matrices are computed in float32 unless "
+        "options['compute_dtype'] = 'float64', and can then part ways at near-ties")
+
+register("build/torch", _run_build, family="kmedoids", input="diss",
+         description="PAM BUILD as row-block reductions on the device",
+         reference="build/reference", agreement="identical", note=_F32, supports_init=False,
+         **_COMMON)
+register("pam/torch", _swapper("pam", "build"), family="kmedoids", input="diss",
+         description="exact PAM SWAP: FastPAM1 deltas of all (candidate, medoid) pairs as one "
+                     "clamped pass and one (n x n)(n x k) product per iteration",
+         reference="pam/reference", agreement="identical", note=_F32, **_COMMON)
+register("fastpam1/torch", _swapper("fastpam1", "random"), family="kmedoids", input="diss",
+         description="FastPAM1 (same computation as pam/torch, random init by default)",
+         reference="fastpam1/reference", agreement="identical", note=_F32, **_COMMON)
+register("fasterpam/torch", _swapper("fasterpam", "random"), family="kmedoids", input="diss",
+         description="FasterPAM-style eager swaps over blocks of 256 candidates (the best swap "
+                     "of a block is applied at once)",
+         reference="fasterpam/reference", agreement="differs",
+         note="eager per block of candidates rather than per candidate: a local optimum of the "
+              "same kind (no improving single swap left) but not the same swaps; "
+              "options['block_size'] = 1 reproduces FasterPAM's swaps", **_COMMON)
+register("alternating/torch", _swapper("alternating", "random"), family="kmedoids", input="diss",
+         description="Alternating k-medoids: within-cluster sums of all points by one product "
+                     "with the one-hot labels",
+         reference="alternating/reference", agreement="identical", note=_F32, **_COMMON)
+register("silhouette/torch", _run_silhouette, family="silhouette", input="diss",
+         description="Silhouette: per-cluster sums by one product per row block (float64)",
+         reference="silhouette/reference", agreement="identical", supports_init=False, **_COMMON)
+register("medoid_silhouette/torch", _run_medoid_silhouette, family="silhouette", input="diss",
+         description="Medoid silhouette from the two nearest medoids (top-2 of the k medoid rows)",
+         reference="medoid_silhouette/reference", agreement="identical", supports_init=False,
+         **_COMMON)
+register("kmeans/torch", _run_kmeans, family="kmeans", input="points",
+         description="Lloyd's k-means: assignment through the norm expansion (one matrix "
+                     "product), centres through index_add in float64",
+         reference="kmeans/reference", agreement="same-loss",
+         note="near-ties of the norm expansion are not re-ranked with exact distances "
+              "(the reference does): labels can differ where two centres are equally far "
+              "to within rounding", **_COMMON)
+register("kmedian/torch", _run_kmedian, family="kmedian", input="points",
+         description="Lloyd-style k-median: L1 assignment by cdist, coordinate-wise medians",
+         reference="kmedian/reference", agreement="identical",
+         note="no sample weights or outliers (the reference's options)", **_COMMON)
