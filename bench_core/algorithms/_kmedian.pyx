@@ -20,6 +20,7 @@ point's previous centre); ties go to the lowest centre index.
 """
 
 from cython cimport floating
+from libc.math cimport fabs
 from libc.stdlib cimport free, malloc
 
 cdef enum:
@@ -28,17 +29,28 @@ cdef enum:
 
 cdef inline double _l1_bounded(const floating* x, const double* c, Py_ssize_t d,
                                double bound) noexcept nogil:
-    """L1 distance, or any value > bound as soon as a partial sum exceeds bound."""
-    cdef double s = 0.0
-    cdef Py_ssize_t t = 0, stop
+    """L1 distance, or any value > bound as soon as a partial sum exceeds bound.
+
+    Four accumulators (independent dependency chains, so the adds pipeline); the
+    summation order depends only on d, so every centre is summed the same way.
+    """
+    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+    cdef Py_ssize_t t = 0, stop, stop4
     while t < d:
         stop = min(t + <Py_ssize_t> ABANDON_BLOCK, d)
+        stop4 = t + ((stop - t) & ~(<Py_ssize_t> 3))
+        while t < stop4:
+            s0 += fabs(<double> x[t] - c[t])
+            s1 += fabs(<double> x[t + 1] - c[t + 1])
+            s2 += fabs(<double> x[t + 2] - c[t + 2])
+            s3 += fabs(<double> x[t + 3] - c[t + 3])
+            t += 4
         while t < stop:
-            s += abs(<double> x[t] - c[t])
+            s0 += fabs(<double> x[t] - c[t])
             t += 1
-        if s > bound:
-            return s
-    return s
+        if (s0 + s1) + (s2 + s3) > bound:
+            break
+    return (s0 + s1) + (s2 + s3)
 
 
 def assign_l1(const floating[:, ::1] X,     # IN    (n, d)
@@ -207,6 +219,7 @@ def update_medians(const floating[:, ::1] XT,      # IN  (d, n) the points, tran
     cdef Py_ssize_t d = XT.shape[0], n = XT.shape[1], k = C.shape[0]
     cdef Py_ssize_t i, j, t, q, m, s
     cdef bint weighted = weights.shape[0] > 0
+    cdef double lo, hi, v
     cdef long long* start = <long long*> malloc((k + 1) * sizeof(long long))
     cdef Py_ssize_t* order = <Py_ssize_t*> malloc(max(n, 1) * sizeof(Py_ssize_t))
     cdef double* buf = <double*> malloc(max(n, 1) * sizeof(double))
@@ -241,9 +254,17 @@ def update_medians(const floating[:, ::1] XT,      # IN  (d, n) the points, tran
                 continue
             s = start[j]
             for t in range(d):
+                lo = hi = <double> XT[t, order[s]]
                 for q in range(m):
-                    buf[q] = <double> XT[t, order[s + q]]
-                if weighted:
+                    v = <double> XT[t, order[s + q]]
+                    buf[q] = v
+                    if v < lo:
+                        lo = v
+                    elif v > hi:
+                        hi = v
+                if lo == hi:  # a constant coordinate (pixels blank in the whole cluster)
+                    C[j, t] = lo
+                elif weighted:
                     for q in range(m):
                         wbuf[q] = weights[order[s + q]]
                     C[j, t] = weighted_median(buf, wbuf, m)
