@@ -78,7 +78,8 @@ class GridSpec:
 
     ``algorithms``/``implementations`` are fnmatch patterns on the two halves
     of registry names (``["all"]`` = every clustering family / every
-    implementation); ``entries`` adds full names (patterns) on top.
+    implementation); ``entries`` adds full names (patterns) on top and
+    ``exclude`` removes full names (patterns).
     ``datasets`` are names as in ``kmbench datasets``, optionally with
     parameters: ``"blobs:k=5,d=10"``. ``ns`` entries may be None (all rows).
     """
@@ -86,6 +87,7 @@ class GridSpec:
     algorithms: list[str] = field(default_factory=lambda: ["fasterpam"])
     implementations: list[str] = field(default_factory=lambda: ["all"])
     entries: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
     datasets: list[str] = field(default_factory=lambda: ["mnist"])
     ns: list[int | None] = field(default_factory=lambda: [1000])
     ks: list[int] = field(default_factory=lambda: [10])
@@ -155,6 +157,8 @@ def select_entries(spec: GridSpec) -> list[registry.Entry]:
     chosen = []
     all_algos = any(a == "all" for a in spec.algorithms)
     for e in registry.entries():
+        if any(fnmatch.fnmatchcase(e.name, p) for p in spec.exclude):
+            continue
         by_name = any(fnmatch.fnmatchcase(e.name, p) for p in spec.entries)
         algo_ok = (e.family in CLUSTERING_FAMILIES) if all_algos else any(
             fnmatch.fnmatchcase(e.algorithm, p) for p in spec.algorithms)

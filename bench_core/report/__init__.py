@@ -80,10 +80,27 @@ def write_report(paths: Iterable[str | Path], name: str | None = None, *, out_di
     figures = make_figures(df, out / "figures", caption)
 
     title = title or f"kmbench report: {name}"
+    latex_status = write_document(out, title, sections, figures, machines, commands, meta["sources"], caption,
+                                  compile_latex=compile_latex)
+    df.to_csv(out / "rows.csv", index=False)
+    used_env = {e: meta["environments"][e] for e in df["env_id"].dropna().astype(str).unique()
+                if e in meta["environments"]}
+    (out / "provenance.json").write_text(json.dumps(
+        {"title": title, "commands": commands, "sources": meta["sources"], "environments": used_env,
+         "latex": latex_status, "tables": [t.id for t in tables], "figures": [f.id for f in figures]},
+        indent=1, default=str))
+    return out
+
+
+def write_document(out: Path, title: str, sections: list[tuple[str, list[Table]]], figures,
+                   machines: list[str], commands: list[str], sources: list[str], caption: str,
+                   *, compile_latex: bool = True) -> dict:
+    """Write index.md, index.html, tables/*.tex and report.tex; returns the LaTeX status."""
+    tables = [t for _, ts in sections for t in ts]
     # Markdown
     md = [f"# {title}", "", "Machines: " + "; ".join(machines), "", "Commands:", ""]
     md += [f"    {c}" for c in commands]
-    md += ["", f"Results: {', '.join(meta['sources'])}", ""]
+    md += ["", f"Results: {', '.join(sources)}", ""]
     for s, ts in sections:
         md += [f"## {s}", ""] + [t.to_markdown() for t in ts]
     if figures:
@@ -112,19 +129,11 @@ def write_report(paths: Iterable[str | Path], name: str | None = None, *, out_di
     # HTML
     prov = ("<p class='caption'><b>Machines:</b> " + "<br>".join(html_mod.escape(m) for m in machines)
             + "<br><b>Commands:</b><br>" + "<br>".join(f"<code>{html_mod.escape(c)}</code>" for c in commands)
-            + f"<br><b>Results:</b> {html_mod.escape(', '.join(meta['sources']))}"
+            + f"<br><b>Results:</b> {html_mod.escape(', '.join(sources))}"
             + " · <a href='index.md'>Markdown</a> · <a href='report.tex'>LaTeX</a> · "
             + "<a href='rows.csv'>rows</a></p>")
     (out / "index.html").write_text(html_mod.page(title, prov, sections, figures, out))
-
-    df.to_csv(out / "rows.csv", index=False)
-    used_env = {e: meta["environments"][e] for e in df["env_id"].dropna().astype(str).unique()
-                if e in meta["environments"]}
-    (out / "provenance.json").write_text(json.dumps(
-        {"title": title, "commands": commands, "sources": meta["sources"], "environments": used_env,
-         "latex": latex_status, "tables": [t.id for t in tables], "figures": [f.id for f in figures]},
-        indent=1, default=str))
-    return out
+    return latex_status
 
 
-__all__ = ["REPORTS_DIR", "Table", "write_report"]
+__all__ = ["REPORTS_DIR", "Table", "write_document", "write_report"]

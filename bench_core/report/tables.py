@@ -158,6 +158,16 @@ def joss_tables(df_all: pd.DataFrame, caption: str) -> list[Table]:
                              f"restarts ({why})")
             rows.append([impl_name(r.implementation) + mark, algo_name(r.algorithm), r.language,
                          fmt(r.ns, 3), fmt(r.loss, 6)])
+        # Implementations measured only at a smaller n of this (data, k): listed, marked ‡.
+        smaller = ok[(ok["dataset"] == key[0]) & (ok["k"] == key[2]) & (ok["dtype"] == key[3])
+                     & (ok["metric"] == key[4]) & ~ok["entry"].isin(agg.index)]
+        for entry, r in smaller.groupby("entry", sort=True):
+            n_max = r["n"].max()
+            r = r[r["n"] == n_max]
+            rows.append([impl_name(r["implementation"].iloc[0]) + "‡", algo_name(r["algorithm"].iloc[0]),
+                         r["language"].iloc[0], fmt(r["ns_n2"].mean(), 3), "—"])
+            notes.append(f"‡ {entry}: measured at n = {int(n_max):,} only ({len(r)} restarts); ns per N² "
+                         f"from that n, loss not comparable")
         cell_all = normalised
         m = np.ones(len(cell_all), dtype=bool)
         for c, v in zip(CELL, key, strict=True):
