@@ -73,6 +73,7 @@ cdef inline double best_swap_for(const dissim_t* row,       # IN  (n,) diss[j, :
                                  const double* seco_d,      # IN  (n,)
                                  const double* rloss,       # IN  (k,)
                                  double* ploss,             # SCRATCH (k,)
+                                 int* hits,                 # SCRATCH (n,)
                                  Py_ssize_t k,
                                  Py_ssize_t* best_m) noexcept nogil:
     """Change of the loss of the best swap (medoid m, candidate j), FastPAM1 (O(n)).
@@ -81,21 +82,26 @@ cdef inline double best_swap_for(const dissim_t* row,       # IN  (n,) diss[j, :
     (points that move to j because it is nearer than their nearest medoid) and a
     per-m part: the removal loss of m, corrected for points of m that go to j
     rather than to their second-nearest medoid (Schubert & Rousseeuw 2021, Alg. 2).
-    Ties go to the first medoid. Only points with d(j, o) < second-nearest
-    contribute, the rare case near convergence, so the test is a predictable branch.
+    Ties go to the first medoid.
+
+    Only points with d(j, o) < second-nearest contribute (a few percent near
+    convergence), so a first branch-free pass lists them (stream compaction, no
+    mispredicted branches) and a second pass adds up their terms in point order.
     """
-    cdef Py_ssize_t o, m, b
-    cdef double d, nd, acc = 0.0, best
+    cdef Py_ssize_t o, m, b, c = 0, q
+    cdef double d, nd, t, acc = 0.0, best
     memcpy(ploss, rloss, k * sizeof(double))
     for o in range(n):
+        hits[c] = <int> o
+        c += <double> row[o] < seco_d[o]
+    for q in range(c):
+        o = hits[q]
         d = <double> row[o]
-        if d < seco_d[o]:
-            nd = near_d[o]
-            if d < nd:
-                acc += d - nd                          # o moves to j
-                ploss[near_i[o]] += nd - seco_d[o]     # ... so it is not lost with its medoid
-            else:
-                ploss[near_i[o]] += d - seco_d[o]      # o goes to j, not to its second
+        nd = near_d[o]
+        t = d - nd
+        acc += t if t < 0.0 else 0.0                           # o moves to j
+        # o goes to j, not to its second (or, if j is nearer, is not lost with its medoid)
+        ploss[near_i[o]] += (d if d > nd else nd) - seco_d[o]
     b = 0
     best = ploss[0]
     for m in range(1, k):

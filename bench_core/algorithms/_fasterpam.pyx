@@ -26,6 +26,7 @@ def fasterpam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
     cdef int[::1] seco_i = np.empty(n, dtype=np.intc)
     cdef double[::1] rloss = np.empty(k, dtype=np.float64)
     cdef double[::1] ploss = np.empty(k, dtype=np.float64)
+    cdef int[::1] hits = np.empty(n, dtype=np.intc)
     cdef Py_ssize_t it = 0, n_swap = 0, before, t, j, b, last = -1
     cdef double loss, change, newloss
     cdef bint converged = False, stalled = False
@@ -42,7 +43,7 @@ def fasterpam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
                 if medoids[near_i[j]] == j:
                     continue                    # already a medoid
                 change = best_swap_for(&diss[j, 0], n, &near_i[0], &near_d[0], &seco_d[0],
-                                       &rloss[0], &ploss[0], k, &b)
+                                       &rloss[0], &ploss[0], &hits[0], k, &b)
                 if not change < -rel_tol * loss:
                     continue
                 n_swap += 1
