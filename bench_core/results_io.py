@@ -139,21 +139,33 @@ class ResultsFile:
         if unknown:
             raise ValueError(f"unknown result columns {sorted(unknown)}")
         line = _format_row(row, COLUMNS)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
         try:
-            # Repair a torn last line from an earlier crash before appending.
-            size = os.fstat(fd).st_size
-            if size:
-                with open(self.path, "rb") as fh:
-                    fh.seek(size - 1)
-                    if fh.read(1) != b"\n":
-                        line = b"\n" + line
+            self._drop_torn_tail(fd)
             written = os.write(fd, line)
             if written != len(line):  # regular files write everything or raise
                 raise OSError(f"short write to {self.path}: {written} of {len(line)} bytes")
             os.fsync(fd)
         finally:
             os.close(fd)
+
+    def _drop_torn_tail(self, fd: int) -> None:
+        """Cut a torn last line (no trailing newline, left by a crash inside write) before appending."""
+        size = os.fstat(fd).st_size
+        if not size or os.pread(fd, 1, size - 1) == b"\n":
+            return
+        pos = size
+        while pos > 0:
+            start = max(0, pos - 65536)
+            chunk = os.pread(fd, pos - start, start)
+            cut = chunk.rfind(b"\n")
+            if cut >= 0:
+                pos = start + cut + 1
+                break
+            pos = start
+        warnings.warn(f"{self.path}: removing a torn last line ({size - pos} bytes) left by an interrupted "
+                      "write", RuntimeWarning, stacklevel=3)
+        os.ftruncate(fd, pos)
 
     def read_meta(self) -> dict[str, Any]:
         if self.meta_path.exists():

@@ -342,7 +342,7 @@ def quality(D: np.ndarray | None, labels: np.ndarray | None, medoids: np.ndarray
     if D is None or labels is None:
         return None, None, "no distance matrix" if D is None else "no labels"
     n = D.shape[0]
-    key = (id(D), n, hashlib.sha1(labels.tobytes()).hexdigest(),
+    key = (id(D), n, max_n, hashlib.sha1(labels.tobytes()).hexdigest(),
            None if medoids is None else medoids.tobytes())
     if key in _SIL_CACHE:
         return _SIL_CACHE[key]

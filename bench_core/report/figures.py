@@ -63,6 +63,8 @@ def _new():
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
+    plt.rcParams["svg.fonttype"] = "none"  # text stays text in the SVG (searchable, smaller)
+
     fig, ax = plt.subplots(figsize=(10, 4.8))
     ax.grid(True, which="both", alpha=0.3)
     return fig, ax

@@ -13,14 +13,16 @@ from .tables import Table
 _ESC = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
         "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
         "²": r"\textsuperscript{2}", "×": r"$\times$", "†": r"\textsuperscript{\dag}",
-        "—": "---", "–": "--", "−": "$-$", "‡": r"\textsuperscript{\ddag}"}
-_ESC_RE = re.compile("|".join(re.escape(k) for k in _ESC))
+        "—": "---", "–": "--", "−": "$-$", "‡": r"\textsuperscript{\ddag}", "✗": r"$\times$",
+        "≤": r"$\le$", "≥": r"$\ge$", "…": r"\ldots{}", "·": r"$\cdot$", "✓": "ok"}
+# Anything else outside Latin-1 would stop pdflatex: it becomes '?'.
+_ESC_RE = re.compile("|".join(re.escape(k) for k in _ESC) + "|[^\x00-\xff]")
 
 ENGINES = ("latexmk", "pdflatex", "lualatex", "xelatex", "tectonic")
 
 
 def escape(text: str) -> str:
-    return _ESC_RE.sub(lambda m: _ESC[m.group()], str(text))
+    return _ESC_RE.sub(lambda m: _ESC.get(m.group(), "?"), str(text))
 
 
 def table_tex(t: Table) -> str:

@@ -93,7 +93,7 @@ def fmt(x: float | None, digits: int = 3) -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "—"
     x = float(x)
-    if abs(x) >= 10 ** digits:
+    if abs(x) >= 10 ** min(digits, 4):
         return f"{x:,.0f}"
     return f"{x:.{digits}g}"
 
