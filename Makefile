@@ -13,7 +13,7 @@ STAMP  := $(VENV)/.kmbench-deps
 TORCH  ?= torch==2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: all venv build test bench lint clean validate asv-quick regress
+.PHONY: all venv build test bench lint clean validate asv-quick regress browser
 
 all: test
 
@@ -39,7 +39,20 @@ test: build
 	$(VPY) -m pytest -q $(PYTEST_ARGS)
 
 bench: build
-	$(VENV)/bin/kmbench bench-main
+	$(VENV)/bin/kmbench reproduce quick
+
+# Headless Chromium for the HTML report screenshot test: Debian's chromium,
+# installed only when missing and when running as root with apt-get.
+browser:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+	   || command -v google-chrome >/dev/null 2>&1; then \
+	  echo "kmbench: chromium found"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium) \
+	  || echo "kmbench: installing chromium failed; the HTML screenshot test will be skipped"; \
+	else \
+	  echo "kmbench: chromium missing and not root with apt-get; the HTML screenshot test will be skipped"; \
+	fi
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check bench_core suites tests setup.py
