@@ -561,7 +561,7 @@ def run_grid(specs: list[GridSpec], results: ResultsFile, *, resume: bool = Fals
 
     n_threads = max(s.n_threads for s in specs)
     pin_thread_env(n_threads)
-    eid = results.add_environment(record())
+    eid = results.add_environment(record(gpu=any("torch" in r.entry for r in plan)))
     if command:
         results.add_command(command, env_id=eid, time=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
 
