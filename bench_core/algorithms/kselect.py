@@ -15,7 +15,8 @@ and the suggested k. Everything random is drawn from ``random_state``.
   log W_k`` with ``W_k`` the loss (within-cluster sum of squares for k-means, of
   distances for k-median and k-medoids) and ``E*`` the mean over ``B`` reference sets
   drawn uniformly in the bounding box of the data; the suggestion is the smallest k with
-  ``Gap(k) >= Gap(k+1) - s_{k+1}``, ``s = sd * sqrt(1 + 1/B)``.
+  ``Gap(k) >= Gap(k+1) - s_{k+1}``, ``s = sd * sqrt(1 + 1/B)`` (the largest gap if none);
+  taking the *first* such k, it may stop at the coarser level of nested structure.
 """
 
 from __future__ import annotations
