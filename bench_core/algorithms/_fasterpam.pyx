@@ -28,14 +28,15 @@ def fasterpam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
     cdef double[::1] ploss = np.empty(k, dtype=np.float64)
     cdef int[::1] hits = np.empty(n, dtype=np.intc)
     cdef Py_ssize_t it = 0, n_swap = 0, before, t, j, b, last = -1
-    cdef double loss, change, newloss
-    cdef bint converged = False, stalled = False
+    cdef double loss, change, lastloss
+    cdef bint converged = False
     with nogil:
         loss = nearest_two(diss, medoids, near_i, near_d, seco_i, seco_d)
         removal_loss(near_i, near_d, seco_d, rloss)
-        while it < max_iter and not stalled:
+        while it < max_iter:
             it += 1
             before = n_swap
+            lastloss = loss
             for t in range(n):
                 j = order[t]
                 if j == last:
@@ -48,14 +49,11 @@ def fasterpam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
                     continue
                 n_swap += 1
                 last = j
-                newloss = do_swap(diss, medoids, near_i, near_d, seco_i, seco_d, b, j)
-                if newloss >= loss:             # no real progress: rounding noise
-                    loss = newloss
-                    stalled = True
-                    break
-                loss = newloss
+                loss = do_swap(diss, medoids, near_i, near_d, seco_i, seco_d, b, j)
                 removal_loss(near_i, near_d, seco_d, rloss)
             if n_swap == before:
                 converged = True
+                break
+            if loss >= lastloss:                # a pass without real progress (rounding noise)
                 break
     return loss, it, n_swap, bool(converged)

@@ -48,8 +48,7 @@ def fastpam1_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
                 break
             n_swap += 1
             newloss = do_swap(diss, medoids, near_i, near_d, seco_i, seco_d, best_b, best_j)
-            if newloss >= loss:                 # no real progress: rounding noise
-                loss = newloss
+            if newloss >= loss:                 # no real progress (rounding noise): stop
                 break
             loss = newloss
     return loss, it, n_swap, bool(converged)

@@ -1,0 +1,254 @@
+"""PAM family: brute-force oracles on tiny problems, agreement with kmedoids 0.5.5, bad input."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from conftest import blobs_diss, mnist_diss, random_diss
+
+from bench_core.algorithms import pam as P
+
+kmedoids = pytest.importorskip("kmedoids")
+
+SWAP_ALGOS = ("pam", "fastpam1", "fasterpam")
+ALL_ALGOS = SWAP_ALGOS + ("alternating",)
+
+
+def brute_loss(D, med):
+    return float(np.min(D[np.asarray(med)], axis=0).sum())
+
+
+def optimum(D, k):
+    return min(brute_loss(D, c) for c in itertools.combinations(range(len(D)), k))
+
+
+def is_swap_local_optimum(D, med, rtol=1e-12):
+    cur = brute_loss(D, med)
+    for b in range(len(med)):
+        for j in range(len(D)):
+            if j in med:
+                continue
+            trial = list(med)
+            trial[b] = j
+            if brute_loss(D, trial) < cur - rtol * cur:
+                return False
+    return True
+
+
+def check_result(D, res, k):
+    n = len(D)
+    assert res.medoids.dtype == np.int64 and res.labels.dtype == np.int64
+    assert len(res.medoids) == k and len(set(res.medoids.tolist())) == k
+    assert res.labels.shape == (n,) and res.labels.min() >= 0 and res.labels.max() < k
+    # labels are nearest medoids and each medoid is in its own cluster
+    own = D[res.medoids[res.labels], np.arange(n)]
+    assert np.all(own <= D[res.medoids].min(axis=0))
+    assert np.array_equal(res.labels[res.medoids], np.arange(k))
+    assert res.loss == pytest.approx(brute_loss(D, res.medoids), rel=1e-12, abs=1e-12)
+
+
+# ---------------------------------------------------------------- brute-force oracles
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("ties", [False, True])
+@pytest.mark.parametrize("k", [1, 2, 3, 4])
+def test_tiny_oracles(seed, ties, k):
+    n = 8 + seed % 5
+    D = random_diss(n, seed, ties=ties)
+    best = optimum(D, k)
+    start = np.random.default_rng(seed).choice(n, k, replace=False)
+    for name in SWAP_ALGOS:
+        res = getattr(P, name)(D, start)
+        check_result(D, res, k)
+        assert res.loss >= best - 1e-12
+        assert res.loss <= brute_loss(D, start) + 1e-12
+        assert is_swap_local_optimum(D, res.medoids.tolist()), name
+    alt = P.alternating(D, start)
+    check_result(D, alt, k)
+    assert alt.loss <= brute_loss(D, start) + 1e-12
+    b = P.build(D, k)
+    check_result(D, b, k)
+    if k == 1:
+        assert b.loss == pytest.approx(best)
+
+
+def test_build_is_greedy_oracle():
+    """Plain BUILD in NumPy (every gain recomputed every step) gives the same medoids."""
+    for seed in range(5):
+        D = random_diss(40, seed)
+        k = 7
+        near = None
+        med = []
+        for step in range(k):
+            if step == 0:
+                cost = D.sum(axis=1) - np.diag(D)
+                c = int(np.argmin(cost))
+            else:
+                gain = np.maximum(near[None, :] - D, 0).sum(axis=1)
+                gain[med] = -1
+                c = int(np.argmax(gain))
+            med.append(c)
+            near = D[c].copy() if near is None else np.minimum(near, D[c])
+        assert P.build(D, k).medoids.tolist() == med
+
+
+@pytest.mark.parametrize("name", ALL_ALGOS)
+def test_k_equals_n_and_one(name):
+    D = random_diss(9, 3)
+    res = getattr(P, name)(D, 9)
+    check_result(D, res, 9)
+    assert res.loss == pytest.approx(0.0)
+    one = getattr(P, name)(D, np.array([4]))
+    check_result(D, one, 1)
+    assert one.loss == pytest.approx(optimum(D, 1))
+    assert len(P.build(D, 9).medoids) == 9
+
+
+def test_shuffled_fasterpam_seeded():
+    D = mnist_diss(300)
+    a = P.fasterpam(D, 10, random_state=7, shuffle=True)
+    b = P.fasterpam(D, 10, random_state=7, shuffle=True)
+    c = P.fasterpam(D, a.extras["initial_medoids"], random_state=8, shuffle=True)
+    assert np.array_equal(a.medoids, b.medoids) and a.loss == b.loss
+    for r in (a, c):
+        check_result(D, r, 10)
+        assert r.loss <= brute_loss(D, r.extras["initial_medoids"])
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_integer_matrices(dtype):
+    Df = random_diss(30, 5, ties=True)
+    Di = Df.astype(dtype)
+    start = np.array([0, 1, 2, 3])
+    for name in ALL_ALGOS:
+        ri, rf = getattr(P, name)(Di, start), getattr(P, name)(Df, start)
+        assert isinstance(ri.loss, float)
+        assert np.array_equal(ri.medoids, rf.medoids) and ri.loss == rf.loss
+        km = getattr(kmedoids, name)(Di, start.copy())
+        assert np.array_equal(ri.medoids, km.medoids) and ri.loss == km.loss
+    assert np.array_equal(P.build(Di, 4).medoids, kmedoids.pam_build(Di, 4).medoids)
+
+
+def test_matrix_not_copied_and_readonly_ok():
+    D = mnist_diss(200)
+    assert not D.flags.writeable
+    res = P.fasterpam(D, 5, random_state=0)
+    check_result(D, res, 5)
+
+
+def test_asymmetric_row_is_medoid():
+    """diss[m, o] is the cost of o under medoid m: transposing changes the problem."""
+    rng = np.random.default_rng(0)
+    A = rng.random((12, 12)) * 10
+    np.fill_diagonal(A, 0)
+    for name in ALL_ALGOS:
+        res = getattr(P, name)(A, np.array([0, 5]))
+        assert res.loss == pytest.approx(A[res.medoids].min(axis=0).sum())
+
+
+# ---------------------------------------------------------------- agreement with kmedoids
+
+def _kmedoids_call(name, D, med):
+    kw = {"n_cpu": 1} if name == "fasterpam" else {}
+    return getattr(kmedoids, name)(D, med.astype(np.int64).copy(), 100, **kw)
+
+
+CASES = [("mnist", 200, 2), ("mnist", 200, 50), ("mnist", 500, 5), ("mnist", 500, 20),
+         ("blobs", 400, 3), ("blobs", 400, 12), ("mnist", 1000, 10)]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize(("data", "n", "k"), CASES)
+def test_agreement_with_kmedoids(data, n, k, dtype):
+    """With tol=0 every choice is kmedoids' (same arithmetic, same order): identical results.
+
+    With the default tol, a swap whose gain is rounding noise (two equivalent medoids of a
+    tiny cluster) is not taken; kmedoids takes it, so medoids may then differ, at the same
+    loss (such cases are counted and must stay rare).
+    """
+    D = mnist_diss(n, dtype) if data == "mnist" else blobs_diss(n, dtype=dtype)
+    start = np.random.default_rng(n + k).choice(n, k, replace=False)
+    for name in ALL_ALGOS:
+        if name == "pam" and n * k > 10000:
+            continue  # slow in kmedoids; covered by the slow test
+        theirs = _kmedoids_call(name, D, start)
+        ours = getattr(P, name)(D, start, **({} if name == "alternating" else {"tol": 0.0}))
+        assert np.array_equal(ours.medoids, theirs.medoids), name
+        assert ours.extras.get("kernel_loss", ours.loss) == theirs.loss, name
+        assert ours.loss == pytest.approx(theirs.loss, rel=1e-12), name
+        assert np.array_equal(ours.labels, theirs.labels), name
+        assert ours.n_iter == theirs.n_iter, name
+        if name != "alternating":
+            assert ours.n_swap == theirs.n_swap, name
+        default = getattr(P, name)(D, start)
+        if not np.array_equal(default.medoids, theirs.medoids):
+            assert name != "alternating"
+            assert default.loss == pytest.approx(theirs.loss, rel=1e-9), name
+            assert default.n_swap < theirs.n_swap, name
+    b = P.build(D, k)
+    kb = kmedoids.pam_build(D, k)
+    assert np.array_equal(b.medoids, kb.medoids)
+    assert b.loss == pytest.approx(kb.loss, rel=1e-12)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("n", "k"), [(2000, 2), (2000, 30), (1500, 50)])
+def test_agreement_with_kmedoids_large(n, k):
+    D = mnist_diss(n)
+    start = np.random.default_rng(k).choice(n, k, replace=False)
+    for name in ("fastpam1", "fasterpam", "alternating"):
+        kw = {} if name == "alternating" else {"tol": 0.0}
+        ours, theirs = getattr(P, name)(D, start, **kw), _kmedoids_call(name, D, start)
+        assert np.array_equal(ours.medoids, theirs.medoids), name
+        assert ours.loss == pytest.approx(theirs.loss, rel=1e-12), name
+    assert np.array_equal(P.build(D, k).medoids, kmedoids.pam_build(D, k).medoids)
+    ours = P.pam(D, k, tol=0.0)
+    theirs = kmedoids.pam(D, k)
+    assert np.array_equal(ours.medoids, theirs.medoids)
+    assert ours.loss == pytest.approx(theirs.loss, rel=1e-12)
+
+
+def test_pam_default_init_is_build():
+    D = mnist_diss(300)
+    ours, theirs = P.pam(D, 6), kmedoids.pam(D, 6)
+    assert np.array_equal(ours.medoids, theirs.medoids)
+    assert ours.loss == pytest.approx(theirs.loss, rel=1e-12)
+
+
+# ---------------------------------------------------------------- bad input
+
+@pytest.mark.parametrize("name", ALL_ALGOS)
+def test_bad_input(name):
+    f = getattr(P, name)
+    D = random_diss(10, 0)
+    with pytest.raises(ValueError, match="square"):
+        f(np.ones((3, 4)), 2)
+    with pytest.raises(ValueError, match="2-D"):
+        f(np.ones(5), 2)
+    bad = D.copy()
+    bad[1, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        f(bad, 2)
+    bad[1, 2] = np.inf
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        f(bad, 2)
+    bad[1, 2] = -1
+    with pytest.raises(ValueError, match="negative"):
+        f(bad, 2)
+    for k in (0, 11, -1):
+        with pytest.raises(ValueError, match="out of range"):
+            f(D, k)
+    with pytest.raises(ValueError, match="out of range"):
+        f(D, np.array([0, 10]))
+    with pytest.raises(ValueError, match="repeated"):
+        f(D, np.array([3, 3]))
+    with pytest.raises(ValueError, match="unknown init"):
+        f(D, 2, init="kmeans")
+    with pytest.raises(ValueError, match="max_iter"):
+        f(D, 2, max_iter=-1)
+    with pytest.raises(ValueError, match="medoids"):
+        f(D, 2.5)
+    with pytest.raises(ValueError, match="out of range"):
+        P.build(D, 0)
