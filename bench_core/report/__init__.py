@@ -39,7 +39,7 @@ def provenance(df, meta: dict, report_command: str | None) -> tuple[str, list[st
     used = [e for e in dict.fromkeys(df["env_id"].dropna().astype(str)) if e in meta["environments"]]
     machines = [summary_line(meta["environments"][e]) for e in used] or ["unknown machine"]
     commands = list(dict.fromkeys(c["command"] for c in meta.get("commands", []) if c.get("command")))
-    if report_command:
+    if report_command and report_command not in commands:
         commands.append(report_command)
     shown = commands if len(commands) <= 4 else [*commands[:3], f"... ({len(commands) - 3} more)"]
     caption = "Machine: " + " | ".join(machines) + ". Commands: " + "; ".join(shown) + "."
