@@ -166,7 +166,7 @@ def joss_tables(df_all: pd.DataFrame, caption: str) -> list[Table]:
             r = r[r["n"] == n_max]
             rows.append([impl_name(r["implementation"].iloc[0]) + "‡", algo_name(r["algorithm"].iloc[0]),
                          r["language"].iloc[0], fmt(r["ns_n2"].mean(), 3), "—"])
-            notes.append(f"‡ {entry}: measured at n = {int(n_max):,} only ({len(r)} restart{"s" if len(r) != 1 else ""}); ns per N² "
+            notes.append(f"‡ {entry}: measured at n = {int(n_max):,} only ({len(r)} restart{'s' if len(r) != 1 else ''}); ns per N² "
                          f"from that n, loss not comparable")
         cell_all = normalised
         m = np.ones(len(cell_all), dtype=bool)
