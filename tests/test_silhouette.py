@@ -144,6 +144,8 @@ def test_bad_input(bad, match):
 
 
 def test_registry_entries():
+    import bench_core.algorithms.entries_silhouette  # noqa: F401 - registers even if another family fails
+
     D = mnist_diss(300)
     med = np.array([0, 5, 9])
     res = registry.run("silhouette/reference", registry.Task(k=3, diss=D, medoids=med))

@@ -30,21 +30,23 @@ import numbers
 
 import numpy as np
 
-from .._validation import check_diss, check_k, check_medoids, check_positive_int
+from .._validation import check_choice, check_diss, check_k, check_medoids, check_positive_int
 from ..result import ClusteringResult
 from . import _msc
+from .init import INITS, initial_medoids
 from .silhouette import medoid_silhouette
 
 
 def _start(D: np.ndarray, medoids, init: str, random_state) -> np.ndarray:
     """Initial medoids: an explicit array (copied, it is modified), or k and an init."""
     n = D.shape[0]
+    check_choice(init, INITS, name="init")
     if isinstance(medoids, numbers.Integral) and not isinstance(medoids, bool):
-        k = check_k(medoids, n, name="medoids")
-        from .init import initial_medoids  # the PAM family's initialisations
-
+        k = check_k(medoids, n, name="k (medoids)")
         med = initial_medoids(D, k, init, random_state=random_state)
         return np.array(med, dtype=np.int64)
+    if isinstance(medoids, bool | float | str) or medoids is None:
+        raise ValueError(f"medoids must be k (an int) or an array of initial medoids, got {medoids!r}")
     return check_medoids(medoids, n).copy()
 
 
@@ -74,9 +76,11 @@ def _fast(diss, medoids, max_iter, init, random_state, eager: bool) -> Clusterin
     D, med, max_iter = _prepare(diss, medoids, max_iter, init, random_state)
     if len(med) == 1:
         return _single(D, med)
+    start = med.copy()
     labels = np.empty(D.shape[0], dtype=np.int64)
     total, n_iter, n_swap = _msc.fastmsc_run(D, med, labels, max_iter, eager)
-    return _result(D, med, labels, 1.0 - total / D.shape[0], n_iter, n_swap, max_iter)
+    return _result(D, med, labels, 1.0 - total / D.shape[0], n_iter, n_swap, max_iter,
+                   initial_medoids=start)
 
 
 def fastmsc(diss, medoids, max_iter: int = 100, init: str = "random",
@@ -100,9 +104,11 @@ def pammedsil(diss, medoids, max_iter: int = 100, init: str = "build",
     D, med, max_iter = _prepare(diss, medoids, max_iter, init, random_state)
     if len(med) == 1:
         return _single(D, med)
+    start = med.copy()
     labels = np.empty(D.shape[0], dtype=np.int64)
     total, n_iter, n_swap = _msc.pammedsil_run(D, med, labels, max_iter)
-    return _result(D, med, labels, 1.0 - total / D.shape[0], n_iter, n_swap, max_iter)
+    return _result(D, med, labels, 1.0 - total / D.shape[0], n_iter, n_swap, max_iter,
+                   initial_medoids=start)
 
 
 def pamsil(diss, medoids, max_iter: int = 100, init: str = "build",
@@ -115,12 +121,14 @@ def pamsil(diss, medoids, max_iter: int = 100, init: str = "build",
         res = _single(D, med, "silhouette")
         res.extras["medoid_silhouette"] = 0.0
         return res
+    start = med.copy()
     labels = np.empty(D.shape[0], dtype=np.int64)
     sil, n_iter, n_swap = _msc.pamsil_run(D, med, labels, max_iter)
     return ClusteringResult(loss=1.0 - sil, labels=labels, medoids=med, n_iter=int(n_iter),
                             n_swap=int(n_swap), converged=bool(n_iter < max_iter),
                             extras={"silhouette": float(sil),
-                                    "medoid_silhouette": medoid_silhouette(D, med)})
+                                    "medoid_silhouette": medoid_silhouette(D, med),
+                                    "initial_medoids": start})
 
 
 def dynmsc(diss, medoids, minimum_k: int = 2, max_iter: int = 100, init: str = "random",
@@ -158,7 +166,7 @@ def dynmsc(diss, medoids, minimum_k: int = 2, max_iter: int = 100, init: str = "
         best_med = best_med[:best_k].copy()
     res = _result(D, best_med, labels, float(best), n_iter, n_swap, max_iter * k_max)
     res.extras.update(best_k=len(best_med), k_range=np.arange(minimum_k, k_max + 1),
-                      medoid_silhouettes=by_k)
+                      medoid_silhouettes=by_k, initial_medoids=initial)
     return res
 
 
