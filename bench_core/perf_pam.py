@@ -64,18 +64,18 @@ def main(argv=None) -> int:
             lambda s=start: kmedoids.fasterpam(D, s.copy(), 100, n_cpu=1))
         row("alternating", n, k, lambda s=start: P.alternating(D, s),
             lambda s=start: kmedoids.alternating(D, s.copy(), 100))
-    if not args.quick:
+    for k in (10, 100):
+        start = np.random.default_rng(k).choice(args.n_pam, k, replace=False)
+        row("fastpam1", args.n_pam, k, lambda s=start: P.fastpam1(Dp, s),
+            lambda s=start: kmedoids.fastpam1(Dp, s.copy(), 100))
+    if args.quick:
+        row("build", n, 10, lambda: P.build(D, 10), lambda: kmedoids.pam_build(D, 10), repeats=1)
+    else:
         row("build", n, 100, lambda: P.build(D, 100), lambda: kmedoids.pam_build(D, 100), repeats=1)
         for k in (10, 100):
             start = P.build(Dp, k).medoids
             row("pam (swap)", args.n_pam, k, lambda s=start: P.pam(Dp, s),
                 lambda s=start: kmedoids.pam(Dp, s.copy(), 100), repeats=1)
-    for k in (10, 100):
-        start = np.random.default_rng(k).choice(args.n_pam, k, replace=False)
-        row("fastpam1", args.n_pam, k, lambda s=start: P.fastpam1(Dp, s),
-            lambda s=start: kmedoids.fastpam1(Dp, s.copy(), 100))
-    else:
-        row("build", n, 10, lambda: P.build(D, 10), lambda: kmedoids.pam_build(D, 10), repeats=1)
 
     floor, _ = _time(lambda: D.sum(), max(args.repeats, 3))
     print()
