@@ -2,10 +2,10 @@
 
 from .assignment import assign, loss
 from .init import initial_medoids
-from .pam import alternating, build, fasterpam, fastpam1, pam
 
-__all__ = ["alternating", "assign", "build", "fasterpam", "fastpam1", "initial_medoids", "loss",
-           "pam", "KMedoids"]
+# The PAM family lives in the submodule ``pam`` (``from bench_core.algorithms import pam``);
+# its functions are not re-exported here, where ``pam`` would shadow the module.
+__all__ = ["assign", "initial_medoids", "loss", "KMedoids"]
 
 
 def __getattr__(name: str):
