@@ -52,6 +52,8 @@ def main(argv=None) -> int:
         to, ro = _time(ours, repeats)
         tt, rt = _time(theirs, repeats)
         same = np.array_equal(np.asarray(ro.medoids, np.int64), np.asarray(rt.medoids, np.int64))
+        if not same and abs(ro.loss - rt.loss) <= 1e-12 * rt.loss:
+            same = "same loss"  # kmedoids took a swap whose gain is rounding noise
         rows.append((name, n, k, to, tt, to / tt, same, ro.n_iter))
         print(f"  {name} n={n} k={k}: ours {to:.3f}s kmedoids {tt:.3f}s ratio {to / tt:.2f} "
               f"same={same}", flush=True)
@@ -82,7 +84,7 @@ def main(argv=None) -> int:
     print("| algorithm | n | k | ours (s) | kmedoids (s) | ratio | same medoids |")
     print("|---|---:|---:|---:|---:|---:|:---:|")
     for name, n_, k, to, tt, ratio, same, _ in rows:
-        print(f"| {name} | {n_} | {k} | {to:.3f} | {tt:.3f} | {ratio:.2f} | {'yes' if same else 'NO'} |")
+        print(f"| {name} | {n_} | {k} | {to:.3f} | {tt:.3f} | {ratio:.2f} | {same if isinstance(same, str) else 'yes' if same else 'NO'} |")
     print()
     print(f"Streaming read of the {n} x {n} float64 matrix (numpy sum): {floor * 1000:.1f} ms")
     for name, _, k, to, _, _, _, iters in rows:
