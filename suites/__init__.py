@@ -1,0 +1,1 @@
+"""asv benchmark suites of kmbench (``asv.conf.json``: ``benchmark_dir: "suites"``)."""
