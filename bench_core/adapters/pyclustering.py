@@ -258,7 +258,7 @@ _KMED_NOTE = ("Lloyd-style k-median from the same centres; pyclustering drops em
 register("kmedian/pyclustering", _centers_runner("kmedian", True, "manhattan"), family="kmedian",
          input="points", reference="kmedian/reference", agreement="differs", language="C++",
          description="pyclustering kmedians with metric=MANHATTAN (L1 assignment, coordinate-wise medians)",
-         note=_KMED_NOTE, **_C)
+         note=_KMED_NOTE, tags=("slow-high-dim",), **_C)
 register("kmedian/pyclustering-python", _centers_runner("kmedian", False, "manhattan"), family="kmedian",
          input="points", reference="kmedian/reference", agreement="differs", language="Python",
          description="pyclustering kmedians, metric=MANHATTAN, pure-Python mode", note=_KMED_NOTE,
@@ -268,7 +268,7 @@ register("kmedian/pyclustering-sqeuclidean", _centers_runner("kmedian", True, "s
          language="C++",
          description="pyclustering kmedians with its default metric (squared Euclidean assignment)",
          note="the library's default assigns points by squared Euclidean distance, not L1: not k-median",
-         **_C)
+         tags=("slow-high-dim",), **_C)
 register("kmeans/pyclustering", _centers_runner("kmeans", True, "sqeuclidean"), family="kmeans",
          input="points", reference="kmeans/reference", agreement="same-loss", language="C++",
          description="pyclustering kmeans (ccore, tolerance=0)",
