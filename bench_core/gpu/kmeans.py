@@ -47,39 +47,71 @@ def _initial_centers(X: np.ndarray, k: int, init, random_state) -> np.ndarray:
     return np.array(X[rng.choice(X.shape[0], k, replace=False)], order="C", copy=True)
 
 
-def _assign(Xc: torch.Tensor, C: torch.Tensor) -> torch.Tensor:
-    """Nearest centre (first on ties) through the norm expansion."""
+def _assign(Xc: torch.Tensor, C: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Nearest centre (first on ties) through the norm expansion, and ``||c||^2 - 2 x.c`` there."""
     scores = torch.addmm((C * C).sum(1)[None, :], Xc, C.T, beta=1.0, alpha=-2.0)
-    return scores.argmin(1)
+    best, labels = scores.min(1)
+    return labels, best
 
 
-def _step(Xc, X64, w, C, labels, k, Xw=None):
-    """Cluster sums (float64, index_add), empty-cluster relocation, new centres."""
-    n, d = Xc.shape
-    sums = torch.zeros((k, d), dtype=torch.float64, device=Xc.device)
-    sums.index_add_(0, labels, X64 if Xw is None else Xw)
-    wsum = torch.zeros(k, dtype=torch.float64, device=Xc.device).index_add_(0, labels, w)
-    # empty clusters (no host sync): the j-th empty cluster takes the j-th farthest point
+class _Data:
+    """Centred points on the device, in their dtype and in float64, with weights and norms."""
+
+    def __init__(self, Xc: torch.Tensor, w: torch.Tensor | None, sums: str = "matmul"):
+        self.Xc = Xc
+        self.X64 = Xc.to(torch.float64)
+        self.w = w if w is not None else torch.ones(Xc.shape[0], dtype=torch.float64, device=Xc.device)
+        self.x_sq = (self.X64 * self.X64).sum(1)
+        if sums not in ("matmul", "index_add"):
+            raise ValueError(f"sums must be 'matmul' or 'index_add', got {sums!r}")
+        self.sums = sums
+
+
+def _step(data: _Data, C: torch.Tensor, labels: torch.Tensor, best: torch.Tensor):
+    """New centres: cluster sums in float64, empty clusters relocated, all on the device.
+
+    Sums: ``onehot(labels, w)^T @ X`` (one float64 product: deterministic, no
+    atomics) or ``index_add_`` (atomics; the order of the additions varies).
+    Empty clusters, in increasing index, take the points farthest from their
+    centre (scikit-learn's rule): the 2k farthest by the expansion are re-ranked
+    by their exact distances, so no pass over all n x d differences is needed.
+    No host synchronisation (the loop can be recorded as a CUDA graph).
+    """
+    X64, w = data.X64, data.w
+    n, d = X64.shape
+    k = C.shape[0]
+    dev = X64.device
+    if data.sums == "matmul":
+        W = torch.zeros((n, k), dtype=torch.float64, device=dev).scatter_(1, labels[:, None], w[:, None])
+        sums = W.T @ X64
+        wsum = W.sum(0)
+    else:
+        sums = torch.zeros((k, d), dtype=torch.float64, device=dev).index_add_(0, labels, X64 * w[:, None])
+        wsum = torch.zeros(k, dtype=torch.float64, device=dev).index_add_(0, labels, w)
     empty = wsum == 0
-    dist = ((Xc - C[labels]) ** 2).sum(1, dtype=torch.float64)
-    far = torch.sort(dist, descending=True, stable=True).indices[:k]
-    rank = (torch.cumsum(empty.to(torch.int64), 0) - 1).clamp(min=0)
-    p = far[rank]                                    # candidate point of every cluster
-    move = empty & (dist.max() > 0)
+    approx = best.to(torch.float64) + data.x_sq                     # ||x - c||^2 by the expansion
+    m = min(n, 2 * k)
+    cand = torch.topk(approx, m).indices.sort().values                 # in index order
+    exact = ((X64[cand] - C.to(torch.float64)[labels[cand]]) ** 2).sum(1)
+    far = cand[torch.sort(exact, descending=True, stable=True).indices]  # ties: lower index
+    rank = (torch.cumsum(empty.to(torch.int64), 0) - 1).clamp(min=0, max=m - 1)
+    p = far[rank]                                     # the point an empty cluster would take
+    move = empty & (exact.max() > 0)
     wp = torch.where(move, w[p], 0.0)
     contrib = X64[p] * wp[:, None]
-    sums.index_add_(0, labels[p], -contrib)
-    wsum.index_add_(0, labels[p], -wp)
+    sums = sums.index_add(0, labels[p], -contrib)
+    wsum = wsum.index_add(0, labels[p], -wp)
     sums = torch.where(move[:, None], contrib, sums)
     wsum = torch.where(move, wp, wsum)
     full = wsum > 0
     Cn = sums / torch.where(full, wsum, 1.0)[:, None]
-    Cn = torch.where(full[:, None], Cn, Cn[torch.argmax(wsum)])
-    return Cn.to(Xc.dtype), move.sum()
+    heaviest = Cn.index_select(0, torch.argmax(wsum).view(1))
+    Cn = torch.where(full[:, None], Cn, heaviest)
+    return Cn.to(C.dtype), move.sum()
 
 
 def kmeans(X, k: int, *, init="k-means++", max_iter: int = 300, tol: float | None = 1e-4,
-           random_state=None, weights=None, device=None) -> ClusteringResult:
+           random_state=None, weights=None, device=None, sums: str = "matmul") -> ClusteringResult:
     """Lloyd's k-means on ``device``; same arguments and result as the reference ``kmeans``.
 
     ``X`` float32 or float64 (the arithmetic of the assignment is in X's dtype,
@@ -100,8 +132,7 @@ def kmeans(X, k: int, *, init="k-means++", max_iter: int = 300, tol: float | Non
          else torch.as_tensor(np.asarray(weights, dtype=np.float64), device=dev))
     mean = Xt.mean(0, dtype=torch.float64)
     Xc = (Xt.to(torch.float64) - mean).to(Xt.dtype)
-    X64 = Xc.to(torch.float64)
-    Xw = None if weights is None else X64 * w[:, None]
+    data = _Data(Xc, w, sums)
     C = (torch.as_tensor(C0, device=dev).to(torch.float64) - mean).to(Xt.dtype)
     tol_abs = float(Xt.to(torch.float64).var(0, unbiased=False).mean()) * tol if tol else 0.0
     labels_old = torch.full((n,), -1, dtype=torch.int64, device=dev)
@@ -110,8 +141,8 @@ def kmeans(X, k: int, *, init="k-means++", max_iter: int = 300, tol: float | Non
     n_iter = 0
     for _ in range(max_iter):
         n_iter += 1
-        labels = _assign(Xc, C)
-        Cn, moved = _step(Xc, X64, w, C, labels, k, Xw)
+        labels, best = _assign(Xc, C)
+        Cn, moved = _step(data, C, labels, best)
         relocated += moved
         shift2 = ((Cn.to(torch.float64) - C.to(torch.float64)) ** 2).sum()
         C = Cn
@@ -125,8 +156,8 @@ def kmeans(X, k: int, *, init="k-means++", max_iter: int = 300, tol: float | Non
                 break
         labels_old = labels
     if not strict:
-        labels = _assign(Xc, C)
-    diff = X64 - C.to(torch.float64)[labels]
+        labels, _ = _assign(Xc, C)
+    diff = data.X64 - C.to(torch.float64)[labels]
     loss = float((w * (diff * diff).sum(1)).sum())
     centers = (C.to(torch.float64) + mean).to(Xt.dtype)
     return ClusteringResult(
@@ -136,42 +167,39 @@ def kmeans(X, k: int, *, init="k-means++", max_iter: int = 300, tol: float | Non
                 "device": device_name(dev), "dtype": str(Xt.dtype).removeprefix("torch.")})
 
 
-def lloyd_iterations(Xc: torch.Tensor, C: torch.Tensor, n_iter: int, *,
-                     graph: bool = False) -> torch.Tensor:
+def lloyd_iterations(Xc: torch.Tensor, C: torch.Tensor, n_iter: int, *, graph: bool = False,
+                     sums: str = "matmul") -> torch.Tensor:
     """``n_iter`` Lloyd iterations on centred device data, no host synchronisation (benchmarks).
 
     ``graph=True`` (CUDA only) records one iteration as a CUDA graph and replays
     it ``n_iter`` times, which removes the per-kernel launch cost; the recording
     is not counted in the iterations.
     """
-    X64 = Xc.to(torch.float64)
-    w = torch.ones(Xc.shape[0], dtype=torch.float64, device=Xc.device)
-    k = C.shape[0]
+    data = _Data(Xc, None, sums)
     if not (graph and Xc.is_cuda):
         for _ in range(n_iter):
-            C, _ = _step(Xc, X64, w, C, _assign(Xc, C), k)
+            C, _ = _step(data, C, *_assign(Xc, C))
         return C
-    g, Cs = lloyd_graph(Xc, C)
+    g, Cs = lloyd_graph(Xc, C, sums=sums)
     for _ in range(n_iter):
         g.replay()
     return Cs
 
 
-def lloyd_graph(Xc: torch.Tensor, C: torch.Tensor):
+def lloyd_graph(Xc: torch.Tensor, C: torch.Tensor, *, sums: str = "matmul"):
     """(graph, centres): one Lloyd iteration recorded as a CUDA graph updating ``centres`` in place."""
-    X64 = Xc.to(torch.float64)
-    w = torch.ones(Xc.shape[0], dtype=torch.float64, device=Xc.device)
-    k = C.shape[0]
+    data = _Data(Xc, None, sums)
     Cs = C.clone()
     side = torch.cuda.Stream(Xc.device)
     side.wait_stream(torch.cuda.current_stream(Xc.device))
     with torch.cuda.stream(side):                     # warm-up outside the graph
-        _step(Xc, X64, w, Cs, _assign(Xc, Cs), k)
+        _step(data, Cs, *_assign(Xc, Cs))
     torch.cuda.current_stream(Xc.device).wait_stream(side)
     g = torch.cuda.CUDAGraph()
     with torch.cuda.graph(g):
-        new, _ = _step(Xc, X64, w, Cs, _assign(Xc, Cs), k)
+        new, _ = _step(data, Cs, *_assign(Xc, Cs))
         Cs.copy_(new)
+    g.data = data          # keep the captured tensors alive with the graph
     return g, Cs
 
 
