@@ -59,3 +59,20 @@ lint: $(STAMP)
 
 clean:
 	rm -rf build bench_core/**/*.so bench_core/**/*.c
+
+# asv (suites/, asv.conf.json): the quick profile once in the current .venv, so that a
+# broken suite fails CI; then asv publish, its JavaScript vendored for offline viewing.
+ASV_MACHINE ?= kmbench-ci
+asv-quick: build
+	$(VPY) -m asv machine --yes --machine $(ASV_MACHINE) >/dev/null
+	KMBENCH_ASV_PROFILE=quick $(VPY) -m asv run -E existing:$(CURDIR)/$(VPY) --quick --show-stderr \
+	  --machine $(ASV_MACHINE) --set-commit-hash $$(git rev-parse HEAD)
+	-$(VPY) -m bench_core.asv_html || echo "kmbench: asv publish failed; the results are in results/asv"
+
+# Regression gate: benchmark BASE and HEAD on the quick profile and compare (kmbench regress).
+# Exit 1: regression; 3: failed/skipped/missing benchmarks; 4: a commit produced no results.
+BASE ?= HEAD~1
+HEAD ?= HEAD
+REGRESS_ARGS ?=
+regress: build
+	$(VENV)/bin/kmbench regress $(BASE) $(HEAD) --machine $(ASV_MACHINE) $(REGRESS_ARGS)

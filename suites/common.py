@@ -145,6 +145,8 @@ def entry_or_skip(name: str, n: int) -> registry.Entry:
     if not ok:
         skip(f"{name} is unavailable: {why}")
     cap = limit_for(name)
+    if cap == 0:
+        skip(f"{name} is too slow for the {PROFILE} profile (limits in suites/config.json)")
     if cap is not None and n > cap:
         skip(f"{name} runs only up to n={cap} in the {PROFILE} profile (n={n})")
     return entry
