@@ -6,6 +6,7 @@ register their own throw-away entries instead of naming real ones.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -118,6 +119,8 @@ def test_implementations_placeholder_and_parallel(fake_entries):
 def test_skips_with_reasons(fake_entries):
     with pytest.raises(NotImplementedError, match="no implementation"):
         common.entry_or_skip(common.NONE, 100)
+    with pytest.raises(NotImplementedError, match="no implementation named"):
+        common.entry_or_skip("pam/zz-test-never-registered", 100)
     fake_entries("pam/zz-test-missing", "kmedoids", requires=("kmbench_no_such_module",))
     with pytest.raises(NotImplementedError, match="unavailable: kmbench_no_such_module"):
         common.entry_or_skip("pam/zz-test-missing", 100)
@@ -236,7 +239,7 @@ def test_asv_check_and_discovery(asv_project):
             "track_n_swap"} <= methods
     pam = found["bench_pam.PAMFamily.time_fit"]
     assert pam["param_names"] == ["implementation", "dataset", "n", "k", "dtype"]
-    assert [eval(v) for v in pam["params"][0]] == common.implementations(family="kmedoids")
+    assert [ast.literal_eval(v) for v in pam["params"][0]] == common.implementations(family="kmedoids")
     assert found["bench_pam.PAMFamily.track_loss"]["unit"] == "objective"
     assert not any(n.startswith("common.") for n in names)  # the abstract bases are not benchmarks
 
