@@ -457,6 +457,8 @@ def to_markdown(rows: list[Row], env: dict[str, Any], *, title: str, cases: list
              "|---|---|---|---|---|---|---|"]
     for s in sums:
         why = s.note if s.status in ("known", "ok") else (s.detail or s.note)
+        if s.status == "known" and s.detail:
+            why = f"{s.note} ({s.detail})"
         if s.status == "skipped":
             why = s.detail
         lines.append(f"| {s.status} | `{s.name}` | `{s.reference}` | {s.expected} | {_fmt_verdicts(s.verdicts)} | "
