@@ -184,3 +184,6 @@ def test_cli_exit_codes(fake_registry, tmp_path, monkeypatch, capsys):
     assert (tmp_path / "validation-quick.md").exists()
     assert main(["validate", "--quick", "-a", "fakealgo", "-i", "same", "--no-write"]) == 0
     assert main(["validate", "--quick", "-a", "nosuchalgo", "--no-write"]) == 2
+    # a provider module that fails to import hides its entries: the run fails
+    monkeypatch.setitem(registry._PROVIDER_ERRORS, "bench_core.adapters.fake", "ImportError: boom")
+    assert main(["validate", "--quick", "-a", "fakealgo", "-i", "same", "--no-write"]) == 1
