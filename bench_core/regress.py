@@ -9,7 +9,10 @@ product, in order). A value is a number, ``None`` (the benchmark failed) or NaN
 
 A combination is a regression when HEAD is
 
-* ``slower``: a ``time_*`` benchmark took more than ``factor`` times BASE's time;
+* ``slower``: a ``time_*`` benchmark took more than ``factor`` times BASE's time (median),
+  and, where asv kept several samples of both, HEAD's first quartile lies above BASE's
+  third quartile; a ratio above ``factor`` whose quartile ranges overlap is reported as
+  ``noisy`` (not gated: one sample of a shared machine's hiccup);
 * ``worse-loss``: a tracked objective got worse beyond ``loss_rtol`` (``track_loss``
   and the other :data:`LOWER_IS_BETTER` tracks went up, :data:`HIGHER_IS_BETTER`
   ones such as ``track_silhouette`` went down);
@@ -34,7 +37,7 @@ import itertools
 import json
 import math
 import os
-import shutil
+import re
 import subprocess
 import sys
 import tarfile
@@ -58,7 +61,7 @@ HIGHER_IS_BETTER = ("track_silhouette",)
 REGRESSIONS = ("slower", "worse-loss", "more-memory")
 INCOMPLETE = ("failed", "failed-both", "skipped", "missing")
 STATUS_ORDER = ("slower", "worse-loss", "more-memory", "no-environment", "failed", "skipped",
-                "missing", "skipped-both", "failed-both", "fixed", "new", "faster", "better-loss",
+                "missing", "noisy", "skipped-both", "failed-both", "fixed", "new", "faster", "better-loss",
                 "changed", "ok")
 
 
@@ -75,6 +78,7 @@ class ResultSet:
     env_name: str
     machine: str
     values: dict[tuple[str, tuple[str, ...]], float | None]
+    spread: dict[tuple[str, tuple[str, ...]], tuple[float, float]] = field(default_factory=dict)
     param_names: dict[str, list[str]] = field(default_factory=dict)
     units: dict[str, str] = field(default_factory=dict)
 
@@ -109,6 +113,7 @@ def load_results(path: str | os.PathLike) -> ResultSet:
                            f"(needs 'version': 2, 'result_columns' and 'results')")
     cols = data["result_columns"]
     values: dict[tuple[str, tuple[str, ...]], float | None] = {}
+    spread: dict[tuple[str, tuple[str, ...]], tuple[float, float]] = {}
     for name, row in data["results"].items():
         r = dict(zip(cols, row, strict=False))
         params = r.get("params") or []
@@ -119,8 +124,13 @@ def load_results(path: str | os.PathLike) -> ResultSet:
         if len(result) != len(combos):
             raise ResultsError(f"{path}: {name} has {len(result)} values for {len(combos)} "
                                "parameter combinations")
-        for combo, v in zip(combos, result, strict=True):
-            values[(name, tuple(str(p) for p in combo))] = None if v is None else float(v)
+        q25 = r.get("stats_q_25") or [None] * len(combos)
+        q75 = r.get("stats_q_75") or [None] * len(combos)
+        for combo, v, lo, hi in zip(combos, result, q25, q75, strict=True):
+            key = (name, tuple(str(p) for p in combo))
+            values[key] = None if v is None else float(v)
+            if lo is not None and hi is not None:
+                spread[key] = (float(lo), float(hi))
     meta = _benchmarks_meta(path.parent.parent)
     machine = path.parent.name
     mfile = path.parent / "machine.json"
@@ -131,7 +141,7 @@ def load_results(path: str | os.PathLike) -> ResultSet:
             pass
     return ResultSet(
         path=str(path), commit=str(data.get("commit_hash", "")), env_name=str(data.get("env_name", "")),
-        machine=machine, values=values,
+        machine=machine, values=values, spread=spread,
         param_names={k: v.get("param_names", []) for k, v in meta.items()},
         units={k: v.get("unit", "") for k, v in meta.items()})
 
@@ -258,7 +268,9 @@ def _fmt(r: Row) -> str:
 
 
 def _classify(bench: str, base: float | None, head: float | None, *, factor: float, loss_rtol: float,
-              mem_factor: float | None, min_time: float) -> tuple[str, float | None]:
+              mem_factor: float | None, min_time: float,
+              spreads: tuple[tuple[float, float] | None, tuple[float, float] | None] = (None, None),
+              ) -> tuple[str, float | None]:
     if base is None and head is None:
         return "failed-both", None
     if head is None:
@@ -276,6 +288,9 @@ def _classify(bench: str, base: float | None, head: float | None, *, factor: flo
     if k == "time":
         ratio = head / base if base > 0 else math.inf
         if ratio > factor and head >= min_time:
+            sb, sh = spreads
+            if sb is not None and sh is not None and sh[0] <= sb[1]:
+                return "noisy", ratio  # the samples' interquartile ranges overlap
             return "slower", ratio
         if ratio < 1 / factor:
             return "faster", ratio
@@ -321,7 +336,8 @@ def compare(base: ResultSet | None, head: ResultSet | None, *, factor: float = D
             cmp.rows.append(Row(bench, params, None, hv[key], "new"))
             continue
         status, ratio = _classify(bench, bv[key], hv[key], factor=factor, loss_rtol=loss_rtol,
-                                  mem_factor=mem_factor, min_time=min_time)
+                                  mem_factor=mem_factor, min_time=min_time,
+                                  spreads=(base.spread.get(key), head.spread.get(key)))
         cmp.rows.append(Row(bench, params, bv[key], hv[key], status, ratio))
     ran_base = sum(1 for v in bv.values() if v is not None and not _is_nan(v))
     ran_head = sum(1 for v in hv.values() if v is not None and not _is_nan(v))
@@ -380,6 +396,66 @@ def result_file(results_dir: Path, machine: str, sha: str, hash_length: int = 8,
     return Path(matches[-1]) if matches else None
 
 
+def prepare_commit(commit: str, work: Path, *, root: Path = ROOT, python: str = sys.executable,
+                   say=print) -> tuple[str, Path | None, str]:
+    """Export ``commit`` into ``work/<sha>`` and build its extensions in place.
+
+    Returns ``(sha, tree or None when the build failed, build output)``.
+    """
+    sha = resolve_commit(Path(root), commit)
+    tree = export_commit(Path(root), sha, Path(work) / sha[:12])
+    say(f"kmbench regress: {commit} = {sha[:8]}: building its extensions in {tree}")
+    env = dict(os.environ)
+    env.pop("KMBENCH_EXT", None)
+    proc = subprocess.run([python, "setup.py", "-q", "build_ext", "--inplace", "-j", "2"], cwd=tree,
+                          capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        out = (proc.stdout + proc.stderr)[-3000:]
+        say(f"build of {sha[:8]} failed:\n{out}")
+        return sha, None, out
+    return sha, tree, ""
+
+
+def run_asv(sha: str, tree: Path, *, root: Path = ROOT, machine: str = DEFAULT_MACHINE,
+            profile: str = "quick", quick: bool = False, bench: list[str] | None = None,
+            python: str = sys.executable, fresh: bool = True, echo: bool = True) -> tuple[Path | None, str, int]:
+    """``asv run -E existing:<python> --set-commit-hash <sha>`` with ``tree`` first on ``sys.path``.
+
+    ``fresh`` removes an earlier result file of that commit first (no stale benchmarks merged
+    in); otherwise asv merges the benchmarks run now into it.
+    """
+    root = Path(root)
+    conf_path = root / "asv.conf.json"
+    conf = read_asv_config(conf_path)
+    results_dir = root / conf.get("results_dir", "results")
+    hash_length = int(conf.get("hash_length", 8))
+    if fresh:
+        old = result_file(results_dir, machine, sha, hash_length)
+        if old is not None:
+            old.unlink()
+    subprocess.run([python, "-m", "asv", "machine", "--yes", "--machine", machine], cwd=root,
+                   capture_output=True, text=True)
+    cmd = [python, "-m", "asv", "run", "--config", str(conf_path), "-E", f"existing:{python}",
+           "--set-commit-hash", sha, "--machine", machine]
+    if quick:
+        cmd.append("--quick")
+    for b in bench or ():
+        cmd += ["--bench", b]
+    env = dict(os.environ)
+    # asv's benchmark runner drops PYTHONPATH but puts ASV_PYTHONPATH first on sys.path.
+    env["ASV_PYTHONPATH"] = str(tree)
+    env["KMBENCH_ASV_PROFILE"] = profile
+    if echo:
+        print(f"kmbench regress: {' '.join(cmd[1:])}  (ASV_PYTHONPATH={tree}, KMBENCH_ASV_PROFILE={profile})",
+              flush=True)
+    proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True)
+    out = proc.stdout + proc.stderr
+    if echo:
+        for ln in [ln for ln in out.splitlines() if "failed" in ln or "rror" in ln][-15:]:
+            print("  " + ln)
+    return result_file(results_dir, machine, sha, hash_length), out, proc.returncode
+
+
 @dataclass
 class CommitRun:
     commit: str
@@ -391,83 +467,77 @@ class CommitRun:
 
 def benchmark_commit(commit: str, *, root: Path = ROOT, machine: str = DEFAULT_MACHINE,
                      profile: str = "quick", quick: bool = False, bench: list[str] | None = None,
-                     python: str = sys.executable, workdir: Path | None = None,
-                     echo: bool = True) -> CommitRun:
+                     python: str = sys.executable, echo: bool = True) -> CommitRun:
     """Benchmark one commit with the working tree's suites in the current environment.
 
     The commit's tree is exported with ``git archive``, its extensions are built in
     place with ``python``, and ``asv run -E existing:<python> --set-commit-hash`` runs
     the suites with that tree first on ``sys.path`` (``ASV_PYTHONPATH``, which asv's
-    benchmark runner honours; it drops ``PYTHONPATH``). Results land in asv's results folder like any other run.
-    Returns the result file, or None when the build or asv failed to produce one.
+    benchmark runner honours; it drops ``PYTHONPATH``). Results land in asv's results
+    folder like any other run. ``result`` is None when the build or asv produced none.
     """
-    root = Path(root)
-    conf_path = root / "asv.conf.json"
-    conf = read_asv_config(conf_path)
-    sha = resolve_commit(root, commit)
-    results_dir = root / conf.get("results_dir", "results")
-    hash_length = int(conf.get("hash_length", 8))
-    own_tmp = workdir is None
-    work = Path(tempfile.mkdtemp(prefix=f"kmbench-regress-{sha[:8]}-")) if own_tmp else Path(workdir)
     log: list[str] = []
-
-    def say(msg: str) -> None:
-        log.append(msg)
-        if echo:
-            print(msg, flush=True)
-
-    try:
-        tree = export_commit(root, sha, work / "tree")
-        say(f"kmbench regress: {commit} = {sha[:8]}: building its extensions in {tree}")
-        env = dict(os.environ)
-        env.pop("KMBENCH_EXT", None)
-        proc = subprocess.run([python, "setup.py", "-q", "build_ext", "--inplace", "-j", "2"], cwd=tree,
-                              capture_output=True, text=True, env=env)
-        if proc.returncode != 0:
-            say(f"build of {sha[:8]} failed:\n{(proc.stdout + proc.stderr)[-3000:]}")
-            return CommitRun(commit, sha, None, "\n".join(log), proc.returncode)
-        old = result_file(results_dir, machine, sha, hash_length)
-        if old is not None:
-            old.unlink()  # a fresh set: no stale benchmarks merged in from an earlier run
-        subprocess.run([python, "-m", "asv", "machine", "--yes", "--machine", machine], cwd=root,
-                       capture_output=True, text=True)
-        cmd = [python, "-m", "asv", "run", "--config", str(conf_path), "-E", f"existing:{python}",
-               "--set-commit-hash", sha, "--machine", machine]
-        if quick:
-            cmd.append("--quick")
-        for b in bench or ():
-            cmd += ["--bench", b]
-        # asv's benchmark runner drops PYTHONPATH but puts ASV_PYTHONPATH first on sys.path.
-        env["ASV_PYTHONPATH"] = str(tree)
-        env["KMBENCH_ASV_PROFILE"] = profile
-        say(f"kmbench regress: {' '.join(cmd[1:])}  (ASV_PYTHONPATH={tree}, KMBENCH_ASV_PROFILE={profile})")
-        proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True)
-        out = proc.stdout + proc.stderr
+    say = (lambda m: (log.append(m), print(m, flush=True))) if echo else log.append
+    with tempfile.TemporaryDirectory(prefix="kmbench-regress-") as work:
+        sha, tree, out = prepare_commit(commit, Path(work), root=root, python=python, say=say)
+        if tree is None:
+            return CommitRun(commit, sha, None, "\n".join(log), 1)
+        result, out, rc = run_asv(sha, tree, root=root, machine=machine, profile=profile, quick=quick,
+                                  bench=bench, python=python, echo=echo)
         log.append(out)
-        if echo:
-            tail = [ln for ln in out.splitlines() if "failed" in ln or "skipped" in ln or "rror" in ln]
-            for ln in tail[-15:]:
-                print("  " + ln)
-        return CommitRun(commit, sha, result_file(results_dir, machine, sha, hash_length),
-                         "\n".join(log), proc.returncode)
-    finally:
-        if own_tmp:
-            shutil.rmtree(work, ignore_errors=True)
+        return CommitRun(commit, sha, result, "\n".join(log), rc)
 
 
 def regress_commits(base: str, head: str, *, root: Path = ROOT, machine: str = DEFAULT_MACHINE,
                     profile: str = "quick", quick: bool = False, bench: list[str] | None = None,
-                    echo: bool = True, **compare_kwargs) -> Comparison:
-    """Benchmark BASE and HEAD (see :func:`benchmark_commit`) and compare their result files."""
-    runs = [benchmark_commit(c, root=root, machine=machine, profile=profile, quick=quick, bench=bench,
-                             echo=echo) for c in (base, head)]
-    sets = [load_results(r.result) if r.result is not None else None for r in runs]
-    cmp = compare(sets[0], sets[1], **compare_kwargs)
-    for r in runs:
-        if r.result is None:
-            cmp.notes.append(f"{r.commit} ({r.sha[:8]}): no result file; last output:\n"
-                             + "\n".join(r.log.splitlines()[-20:]))
-    return cmp
+                    python: str = sys.executable, confirm: int = 1, echo: bool = True,
+                    **compare_kwargs) -> Comparison:
+    """Benchmark BASE and HEAD and compare their result files.
+
+    A shared machine slows whole stretches of a run, so a benchmark found ``slower`` is
+    measured again ``confirm`` times, HEAD first then BASE, and stays a regression only
+    if every re-run confirms it; otherwise it is reported as ``noisy``.
+    """
+    say = (lambda m: print(m, flush=True)) if echo else (lambda m: None)
+    opts = dict(root=root, machine=machine, profile=profile, quick=quick, python=python, echo=echo)
+    with tempfile.TemporaryDirectory(prefix="kmbench-regress-") as work:
+        prepared = [prepare_commit(c, Path(work), root=root, python=python, say=say) for c in (base, head)]
+        files: list[Path | None] = []
+        logs: list[str] = []
+        for sha, tree, out in prepared:
+            if tree is None:
+                files.append(None)
+                logs.append(out)
+                continue
+            result, out, _ = run_asv(sha, tree, bench=bench, **opts)
+            files.append(result)
+            logs.append(out)
+        sets = [load_results(f) if f is not None else None for f in files]
+        cmp = compare(sets[0], sets[1], **compare_kwargs)
+        for (commit, (sha, _, _), f, out) in zip((base, head), prepared, files, logs, strict=True):
+            if f is None:
+                cmp.notes.append(f"{commit} ({sha[:8]}): no result file; last output:\n"
+                                 + "\n".join(out.splitlines()[-20:]))
+        for i in range(confirm if cmp.base is not None and cmp.head is not None else 0):
+            slow = [r for r in cmp.rows if r.status == "slower"]
+            if not slow:
+                break
+            names = sorted({r.benchmark for r in slow})
+            regex = "^(" + "|".join(re.escape(n) for n in names) + ")$"
+            say(f"kmbench regress: confirming {len(slow)} slower combination(s) of {len(names)} "
+                f"benchmark(s), round {i + 1}")
+            for sha, tree, _ in reversed(prepared):
+                run_asv(sha, tree, bench=[regex], fresh=False, **opts)
+            again = compare(load_results(files[0]), load_results(files[1]), **compare_kwargs)
+            status = {(r.benchmark, r.params): r for r in again.rows}
+            for r in slow:
+                other = status.get((r.benchmark, r.params))
+                if other is None or other.status != "slower":
+                    r.status = "noisy"
+        n_noisy = sum(1 for r in cmp.rows if r.status == "noisy")
+        if n_noisy:
+            cmp.notes.append(f"{n_noisy} combination(s) slower in one run but not when measured again: noisy")
+        return cmp
 
 
 def find_results(spec: str, *, root: Path = ROOT, machine: str = DEFAULT_MACHINE) -> Path:

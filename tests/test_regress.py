@@ -233,6 +233,16 @@ def test_missing_benchmark(tiny, tmp_path):
     assert cmp.exit_code() == r.EXIT_INCOMPLETE
 
 
+def test_overlapping_sample_spread_is_noisy_not_slower():
+    fast, slow = (0.010, 0.011), (0.010, 0.030)
+    cls = r._classify
+    assert cls("m.C.time_x", 0.010, 0.020, factor=1.5, loss_rtol=0, mem_factor=None, min_time=0,
+               spreads=((0.0099, 0.0101), (0.019, 0.021)))[0] == "slower"
+    assert cls("m.C.time_x", 0.010, 0.020, factor=1.5, loss_rtol=0, mem_factor=None, min_time=0,
+               spreads=(fast, slow))[0] == "noisy"
+    assert cls("m.C.time_x", 0.010, 0.020, factor=1.5, loss_rtol=0, mem_factor=None, min_time=0.05)[0] == "ok"
+
+
 def test_rejects_files_not_from_asv(tmp_path):
     p = tmp_path / "x.json"
     p.write_text('{"results": {}}')
@@ -269,5 +279,7 @@ def test_cli_benchmarks_two_commits(tiny, monkeypatch, capsys, tmp_path):
     root, shas = tiny["root"], tiny["shas"]
     code = main(["regress", "--root", str(root), "--machine", MACHINE, "--bench", "time_plain",
                  shas["base"], shas["slow"]])
-    assert code == r.EXIT_REGRESSION, capsys.readouterr().out
-    assert "bench_tiny.time_plain" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert code == r.EXIT_REGRESSION, out
+    assert "confirming 1 slower combination" in out  # re-measured HEAD then BASE: still slower
+    assert "SLOWER (1)" in out and "bench_tiny.time_plain" in out

@@ -42,6 +42,9 @@ def add_parser(sub) -> None:
     p.add_argument("--profile", default="quick", help="suite profile for BASE HEAD runs (default %(default)s)")
     p.add_argument("--asv-quick", action="store_true",
                    help="pass --quick to asv (one sample per benchmark: fast, noisier)")
+    p.add_argument("--confirm", type=int, default=1,
+                   help="re-measure slower benchmarks this many times, HEAD then BASE; a slowdown "
+                        "that does not repeat is reported as noisy (default %(default)s)")
     p.add_argument("--bench", action="append", metavar="REGEX",
                    help="only benchmarks matching this regular expression (repeatable)")
     p.add_argument("--json", metavar="PATH", help="also write the comparison as JSON")
@@ -67,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         if len(commits) != 2:
             raise ValueError(f"expected BASE and HEAD, got {len(commits)} commits: {' '.join(commits)}")
         cmp = r.regress_commits(commits[0], commits[1], root=root, machine=args.machine, profile=args.profile,
-                                quick=args.asv_quick, bench=args.bench, **kwargs)
+                                quick=args.asv_quick, bench=args.bench, confirm=args.confirm, **kwargs)
     print(cmp.format(show_ok=args.show_ok))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
