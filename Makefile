@@ -35,8 +35,12 @@ build: $(STAMP)
 	@$(VPY) setup.py -q build_ext --inplace -j 2 2>&1 | grep -vE "^(running|copying)|Deprecat|!!|\*{8}|^\s*$$|See https|setuptools|easy_install|by 20|standards-based" || true
 	@$(VPY) -c "import bench_core.algorithms._common" || (echo "kmbench: extension build failed" && exit 1)
 
-test: build
+# The tests, then the agreement matrix against the external libraries and one
+# pass of the asv quick profile, so that a broken suite or a lost agreement fails CI.
+test: build browser
 	$(VPY) -m pytest -q $(PYTEST_ARGS)
+	$(VENV)/bin/kmbench validate --quick
+	$(MAKE) --no-print-directory asv-quick
 
 bench: build
 	$(VENV)/bin/kmbench reproduce quick
