@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ._validation import check_choice, check_points
+from .atomic import atomic_write
 from .environment import ROOT
 
 METRICS = ("euclidean", "sqeuclidean", "manhattan", "cosine")
@@ -52,18 +52,53 @@ def _block_rows(n: int, d: int, itemsize: int, budget: int = 64 << 20) -> int:
     return max(1, min(n, budget // max(1, (n + d) * itemsize)))
 
 
-def _sq_block(Xi: np.ndarray, Xj: np.ndarray, ni: np.ndarray, nj: np.ndarray) -> np.ndarray:
-    """Squared distances of two row blocks via the norm expansion, repaired where it cancels."""
-    G = Xi @ Xj.T
-    G *= -2.0
-    G += ni[:, None]
-    G += nj[None, :]
-    np.maximum(G, 0.0, out=G)
-    bad = G < _CANCEL * (ni[:, None] + nj[None, :])
+def prepare_rows(X: np.ndarray, metric: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """The rows as the metric sees them, and their squared norms (None for manhattan).
+
+    For cosine, 1 - cos(x, y) = ||u - v||^2 / 2 for the unit vectors u, v: the rows
+    are normalised so that every metric but manhattan goes through
+    :func:`squared_block` and its cancellation repair.
+    """
+    if metric == "cosine":
+        lengths = np.sqrt(np.einsum("ij,ij->i", X, X, dtype=np.float64))
+        if (lengths == 0).any():
+            raise ValueError(f"cosine dissimilarity is undefined for all-zero rows (rows {np.nonzero(lengths == 0)[0][:5].tolist()})")
+        X = (X / lengths[:, None]).astype(X.dtype, copy=False)
+    if metric == "manhattan":
+        return X, None
+    return X, np.einsum("ij,ij->i", X, X, dtype=np.float64)
+
+
+def squared_block(A: np.ndarray, B: np.ndarray, na: np.ndarray, nb: np.ndarray,
+                  exact: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Squared distances between the rows of A and B via ||a||^2 + ||b||^2 - 2 a.b.
+
+    The product runs in the dtype of A and B. Entries smaller than ``_CANCEL`` times
+    ||a||^2 + ||b||^2 have lost most of their digits to cancellation and are
+    recomputed from the differences in float64, from ``exact`` (float64 copies of
+    the rows) when given, else from A and B.
+    """
+    G = A @ B.T
+    G *= -2
+    G += na[:, None].astype(G.dtype, copy=False)
+    G += nb[None, :].astype(G.dtype, copy=False)
+    np.maximum(G, 0, out=G)
+    bad = G < _CANCEL * (na[:, None] + nb[None, :])
     if bad.any():
         r, c = np.nonzero(bad)
-        diff = Xi[r] - Xj[c]
+        Ea, Eb = exact if exact is not None else (A, B)
+        diff = np.asarray(Ea[r], dtype=np.float64) - Eb[c]
         G[r, c] = np.einsum("ij,ij->i", diff, diff)
+    return G
+
+
+def finish_block(G: np.ndarray, metric: str) -> np.ndarray:
+    """Turn squared distances into the metric's values, in place."""
+    if metric == "euclidean":
+        np.sqrt(G, out=G)
+    elif metric == "cosine":
+        G *= 0.5
+        np.minimum(G, 2, out=G)
     return G
 
 
@@ -92,32 +127,16 @@ def dissimilarity(X, metric: str = "euclidean", dtype=np.float64, *, out: np.nda
     elif out.shape != (n, n) or out.dtype != dtype:
         raise ValueError(f"out must have shape {(n, n)} and dtype {dtype}, got {out.shape} {out.dtype}")
 
-    if metric == "cosine":
-        # 1 - cos(x, y) = ||u - v||^2 / 2 for the unit vectors u, v: the squared
-        # form goes through the same cancellation repair as the euclidean case.
-        lengths = np.sqrt(np.einsum("ij,ij->i", X, X))
-        if (lengths == 0).any():
-            raise ValueError(f"cosine dissimilarity is undefined for all-zero rows (rows {np.nonzero(lengths == 0)[0][:5].tolist()})")
-        X = X / lengths[:, None]
-    if metric != "manhattan":
-        norms = np.einsum("ij,ij->i", X, X)
-
+    X, norms = prepare_rows(X, metric)
     b = _block_rows(n, d, 8)
     for i0 in range(0, n, b):
         i1 = min(n, i0 + b)
-        Xi = X[i0:i1]
-        if metric in ("euclidean", "sqeuclidean"):
-            B = _sq_block(Xi, X[i0:], norms[i0:i1], norms[i0:])
-            if metric == "euclidean":
-                np.sqrt(B, out=B)
-        elif metric == "cosine":
-            B = _sq_block(Xi, X[i0:], norms[i0:i1], norms[i0:])
-            B *= 0.5
-            np.minimum(B, 2.0, out=B)
-        else:  # manhattan: no BLAS form; scipy's cdist is exact and blocked here
+        if metric == "manhattan":  # no BLAS form; scipy's cdist is exact and blocked here
             from scipy.spatial.distance import cdist
 
-            B = cdist(Xi, X[i0:], "cityblock")
+            B = cdist(X[i0:i1], X[i0:], "cityblock")
+        else:
+            B = finish_block(squared_block(X[i0:i1], X[i0:], norms[i0:i1], norms[i0:]), metric)
         m = i1 - i0
         out[i0:i1, i0:] = B
         out[i1:, i0:i1] = B[:, m:].T
@@ -137,18 +156,8 @@ def cache_path(checksum: str, n: int, metric: str, dtype, cache_dir: Path | None
 
 
 def atomic_save_npy(path: Path, array: np.ndarray) -> None:
-    """Write ``array`` to ``path`` via a temporary file in the same directory and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, array, allow_pickle=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``array`` to ``path`` atomically (see :mod:`bench_core.atomic`)."""
+    atomic_write(path, lambda fh: np.save(fh, array, allow_pickle=False))
 
 
 def cached_dissimilarity(dataset, metric: str = "euclidean", dtype=np.float64, *,

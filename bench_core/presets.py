@@ -118,7 +118,8 @@ def kselect_report(*, command: str, ks=range(1, 11), B: int = 10, log=print, out
     from .report import REPORTS_DIR, write_document
     from .report.figures import Figure, _new, _save
     from .report.tables import Table
-    from .results_io import RUNS_DIR, ResultsFile, atomic_write_text
+    from .atomic import atomic_write_text
+    from .results_io import RUNS_DIR, ResultsFile
 
     rec = record()
     machine = summary_line(rec)

@@ -21,12 +21,12 @@ import io
 import json
 import os
 import sys
-import tempfile
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from .atomic import atomic_write_text
 from .environment import ROOT
 
 RUNS_DIR = Path(os.environ.get("KMBENCH_RESULTS", ROOT / "results" / "runs"))
@@ -69,20 +69,6 @@ def env_id(record: dict[str, Any]) -> str:
     """Content hash of an environment record, ignoring the time it was taken."""
     body = {k: v for k, v in record.items() if k != "time"}
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:12]
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class ResultsFile:

@@ -49,10 +49,9 @@ from .._validation import (
     check_positive_int,
     check_random_state,
 )
-from ..dissimilarity import METRICS, dissimilarity
+from ..dissimilarity import METRICS, dissimilarity, finish_block, prepare_rows, squared_block
 from ..result import ClusteringResult
 
-_CANCEL = 1e-4  # as bench_core.dissimilarity: repair entries that lost their digits
 _BLOCK_BYTES = 32 << 20
 
 
@@ -64,16 +63,8 @@ class PointDistances:
 
     def __init__(self, X: np.ndarray, metric: str):
         self.metric = check_choice(metric, METRICS, name="metric")
-        self.X = X
         self.count = 0
-        if metric == "cosine":
-            lengths = np.sqrt(np.einsum("ij,ij->i", X, X, dtype=np.float64))
-            if (lengths == 0).any():
-                raise ValueError("cosine dissimilarity is undefined for all-zero rows "
-                                 f"(rows {np.nonzero(lengths == 0)[0][:5].tolist()})")
-            self.X = (X / lengths[:, None].astype(X.dtype)).astype(X.dtype, copy=False)
-        if metric != "manhattan":
-            self.norms = np.einsum("ij,ij->i", self.X, self.X, dtype=np.float64)
+        self.X, self.norms = prepare_rows(X, metric)
 
     @property
     def n(self) -> int:
@@ -87,23 +78,7 @@ class PointDistances:
             from scipy.spatial.distance import cdist
 
             return cdist(A, B, "cityblock")
-        na, nb = self.norms[rows], self.norms[cols]
-        G = A @ B.T
-        G *= -2.0
-        G += na[:, None]
-        G += nb[None, :]
-        np.maximum(G, 0.0, out=G)
-        bad = G < _CANCEL * (na[:, None] + nb[None, :])
-        if bad.any():
-            r, c = np.nonzero(bad)
-            diff = A[r] - B[c]
-            G[r, c] = np.einsum("ij,ij->i", diff, diff)
-        if self.metric == "euclidean":
-            np.sqrt(G, out=G)
-        elif self.metric == "cosine":
-            G *= 0.5
-            np.minimum(G, 2.0, out=G)
-        return G
+        return finish_block(squared_block(A, B, self.norms[rows], self.norms[cols]), self.metric)
 
     def to(self, cols: np.ndarray) -> np.ndarray:
         """Distances of every point to the points ``cols``: (n, len(cols)), in row blocks."""
@@ -131,24 +106,10 @@ class PointDistances:
         self.count += s * (s - 1) // 2
         if self.metric == "manhattan":
             return dissimilarity(self.X[idx], "manhattan", dtype)
-        A = np.ascontiguousarray(self.X[idx], dtype=dtype)
+        rows = self.X[idx]
+        A = np.ascontiguousarray(rows, dtype=dtype)
         nrm = self.norms[idx]
-        G = A @ A.T  # symmetric rank-k update in BLAS
-        G *= -2
-        G += nrm[:, None].astype(dtype)
-        G += nrm[None, :].astype(dtype)
-        np.maximum(G, 0, out=G)
-        bad = G < _CANCEL * (nrm[:, None] + nrm[None, :])
-        np.fill_diagonal(bad, False)
-        if bad.any():
-            r, c = np.nonzero(bad)
-            diff = np.asarray(self.X[idx[r]], dtype=np.float64) - self.X[idx[c]]
-            G[r, c] = np.einsum("ij,ij->i", diff, diff)
-        if self.metric == "euclidean":
-            np.sqrt(G, out=G)
-        elif self.metric == "cosine":
-            G *= 0.5
-            np.minimum(G, 2, out=G)
+        G = finish_block(squared_block(A, A, nrm, nrm, exact=(rows, rows)), self.metric)
         np.fill_diagonal(G, 0)
         return G
 
