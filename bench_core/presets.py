@@ -113,12 +113,12 @@ def kselect_report(*, command: str, ks=range(1, 11), B: int = 10, log=print, out
     import pandas as pd
 
     from .algorithms import kselect
+    from .atomic import atomic_write_text
     from .datasets import get_dataset
     from .environment import record, summary_line
     from .report import REPORTS_DIR, write_document
     from .report.figures import Figure, _new, _save
     from .report.tables import Table
-    from .atomic import atomic_write_text
     from .results_io import RUNS_DIR, ResultsFile
 
     rec = record()
