@@ -89,7 +89,7 @@ cdef inline double best_swap_for(const dissim_t* row,       # IN  (n,) diss[j, :
     mispredicted branches) and a second pass adds up their terms in point order.
     """
     cdef Py_ssize_t o, m, b, c = 0, q
-    cdef double d, nd, t, acc = 0.0, best
+    cdef double d, nd, acc = 0.0, best
     memcpy(ploss, rloss, k * sizeof(double))
     for o in range(n):
         hits[c] = <int> o
@@ -98,8 +98,9 @@ cdef inline double best_swap_for(const dissim_t* row,       # IN  (n,) diss[j, :
         o = hits[q]
         d = <double> row[o]
         nd = near_d[o]
-        t = d - nd
-        acc += t if t < 0.0 else 0.0                           # o moves to j
+        # o moves to j: d - nd when d < nd, else an exact 0.0 (min, not a branch:
+        # the sign is unpredictable, and gcc turns `t if t < 0 else 0` into a jump)
+        acc += (d if d < nd else nd) - nd
         # o goes to j, not to its second (or, if j is nearer, is not lost with its medoid)
         ploss[near_i[o]] += (d if d > nd else nd) - seco_d[o]
     b = 0
