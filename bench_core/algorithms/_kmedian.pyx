@@ -21,7 +21,12 @@ point's previous centre); ties go to the lowest centre index.
 
 from cython cimport floating
 from libc.math cimport fabs
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport calloc, free, malloc
+from libc.string cimport memcpy, memset
+
+cdef enum:
+    HIST_BINS = 1024  # counting-sort medians for values lo + {0, ..., HIST_BINS - 1}
+
 
 cdef extern from *:
     """
@@ -40,6 +45,17 @@ cdef extern from *:
     #include <stddef.h>
     #include <string.h>
     #define KMB_BLOCK 32
+    /* the number of -0.0 in a[0:m]; *nzero = the number of zeros (either sign) */
+    static inline ptrdiff_t kmb_count_zeros(const double *a, ptrdiff_t m, ptrdiff_t *nzero) {
+        ptrdiff_t z = 0, neg = 0;
+        for (ptrdiff_t q = 0; q < m; q++) {
+            unsigned long long u; memcpy(&u, a + q, sizeof u);
+            z += (u << 1) == 0;
+            neg += u == 0x8000000000000000ULL;
+        }
+        *nzero = z;
+        return neg;
+    }
     #if defined(__GNUC__) || defined(__clang__)
     /* a 4-double accumulator as two 2-double vectors (s0, s1) and (s2, s3): SSE2 / NEON */
     typedef double kmb_v2d __attribute__((vector_size(16)));
@@ -125,6 +141,7 @@ cdef extern from *:
     KMB_DEFINE(float)
     KMB_DEFINE(double)
     """
+    Py_ssize_t kmb_count_zeros(const double* a, Py_ssize_t m, Py_ssize_t* nzero) nogil
     double kmb_l1_float(const float* x, const double* c, Py_ssize_t d, double bound) nogil
     double kmb_l1_double(const double* x, const double* c, Py_ssize_t d, double bound) nogil
     void kmb_l1x4_float(const float* x, const double** c, Py_ssize_t d, double bound,
@@ -286,6 +303,70 @@ cdef double median(double* a, Py_ssize_t m) noexcept nogil:
     return 0.5 * (lo + hi)
 
 
+cdef inline double _median_unweighted(double* a, Py_ssize_t m, double lo, double hi,
+                                      Py_ssize_t* hist) noexcept nogil:
+    """median(a, m) given lo = min(a) < hi = max(a), by the cheapest exact route.
+
+    * When the middle order statistics (h and, for even m, h + 1) all equal the minimum,
+      or all the maximum, that value (columns mostly blank in a cluster): one counting pass.
+    * When every value is lo + an integer below HIST_BINS (checked value by value, so exact
+      for any floats; small-integer data such as pixels), counting sort: the order
+      statistics are read off the cumulative counts, no data moved.
+    * Otherwise selection (:func:`median`).
+    The value is that of :func:`median`: the same order statistics, the same midpoint.
+    """
+    cdef Py_ssize_t h = (m - 1) // 2, top = h + 1 - (m & 1), q, b, nb, acc, nzero
+    cdef Py_ssize_t nlo = 0, nhi = 0, nneg
+    cdef double v, v1, v2, r
+    for q in range(m):
+        nlo += a[q] == lo
+        nhi += a[q] == hi
+    if nlo > top:          # order statistics h and top are both lo
+        r = lo if m & 1 else 0.5 * (lo + lo)
+    elif m - nhi <= h:     # order statistics h .. m - 1 are all hi
+        r = hi if m & 1 else 0.5 * (hi + hi)
+    elif hi - lo >= <double> HIST_BINS or hi - lo > 4.0 * m:
+        return median(a, m)
+    else:
+        nb = <Py_ssize_t> (hi - lo) + 1
+        for q in range(m):
+            v = a[q]
+            b = <Py_ssize_t> (v - lo)      # 0 <= v - lo <= hi - lo < HIST_BINS
+            if <double> b + lo != v:       # not lo + an integer: select instead
+                memset(hist, 0, nb * sizeof(Py_ssize_t))
+                return median(a, m)
+            hist[b] += 1
+        # b -> lo + b is strictly increasing on the values present (equal images mean
+        # equal values, which have the same b), so bin order is value order.
+        acc = 0
+        b = 0
+        while acc + hist[b] <= h:          # the bin of order statistic h
+            acc += hist[b]
+            b += 1
+        v1 = <double> b + lo
+        if m & 1:
+            r = v1
+        else:
+            if acc + hist[b] <= h + 1:     # order statistic h + 1 is in a later bin
+                b += 1
+                while hist[b] == 0:
+                    b += 1
+            v2 = <double> b + lo
+            r = 0.5 * (v1 + v2)
+            if r == 0.0 and v1 != 0.0:     # v2 = -v1: +0, as median() computes it
+                r = 0.0
+        memset(hist, 0, nb * sizeof(Py_ssize_t))
+    if r == 0.0:
+        # The middle order statistics are zeros: -0.0 and +0.0 are equal values, and
+        # selection returns the sign of whichever copy it settles on; when the signs
+        # are mixed, select (the same bits as before), else that sign.
+        nneg = kmb_count_zeros(a, m, &nzero)
+        if 0 < nneg < nzero:
+            return median(a, m)
+        return -0.0 if nneg else 0.0
+    return r
+
+
 cdef double weighted_median(double* a, double* w, Py_ssize_t m) noexcept nogil:
     """Lower weighted median of a[0:m] with weights w >= 0: the smallest value v with
     W(<= v) >= W / 2. Weighted quickselect: keep the side that holds the half-weight point.
@@ -349,11 +430,18 @@ def update_medians(const floating[:, ::1] XT,      # IN  (d, n) the points, tran
     cdef Py_ssize_t* order = <Py_ssize_t*> malloc(max(n, 1) * sizeof(Py_ssize_t))
     cdef double* buf = <double*> malloc(max(n, 1) * sizeof(double))
     cdef double* wbuf = <double*> malloc(max(n, 1) * sizeof(double))
-    if start == NULL or order == NULL or buf == NULL or wbuf == NULL:
+    cdef double* wperm = <double*> malloc(max(n, 1) * sizeof(double))
+    cdef Py_ssize_t* hist = <Py_ssize_t*> calloc(HIST_BINS, sizeof(Py_ssize_t))
+    cdef const floating* row
+    cdef double* a
+    if (start == NULL or order == NULL or buf == NULL or wbuf == NULL or wperm == NULL
+            or hist == NULL):
+        free(hist)
         free(start)
         free(order)
         free(buf)
         free(wbuf)
+        free(wperm)
         raise MemoryError()
     with nogil:
         # Counting sort of the participating points by cluster (indices ascending
@@ -373,32 +461,38 @@ def update_medians(const floating[:, ::1] XT,      # IN  (d, n) the points, tran
                 j = labels[i]
                 order[start[j] + counts[j]] = i
                 counts[j] += 1
-        for j in range(k):
-            m = counts[j]
-            if m == 0:
-                continue
-            s = start[j]
-            for t in range(d):
-                lo = hi = <double> XT[t, order[s]]
+        if weighted:  # the weights in cluster order, copied per coordinate (reordered by selection)
+            for q in range(start[k]):
+                wperm[q] = weights[order[q]]
+        # One row of XT (one coordinate, all points: in cache) at a time, every cluster's
+        # values gathered into its own segment of buf, members in increasing index.
+        for t in range(d):
+            row = &XT[t, 0]
+            for j in range(k):
+                m = counts[j]
+                if m == 0:
+                    continue
+                s = start[j]
+                a = buf + s
+                lo = hi = <double> row[order[s]]
                 for q in range(m):
-                    v = <double> XT[t, order[s + q]]
-                    buf[q] = v
-                    if v < lo:
-                        lo = v
-                    elif v > hi:
-                        hi = v
+                    v = <double> row[order[s + q]]
+                    a[q] = v
+                    lo = v if v < lo else lo   # minsd / maxsd, no branch
+                    hi = v if v > hi else hi
                 if lo == hi:  # a constant coordinate (pixels blank in the whole cluster)
                     C[j, t] = lo
                 elif weighted:
-                    for q in range(m):
-                        wbuf[q] = weights[order[s + q]]
-                    C[j, t] = weighted_median(buf, wbuf, m)
+                    memcpy(wbuf, wperm + s, m * sizeof(double))
+                    C[j, t] = weighted_median(a, wbuf, m)
                 else:
-                    C[j, t] = median(buf, m)
+                    C[j, t] = _median_unweighted(a, m, lo, hi, hist)
     free(start)
     free(order)
     free(buf)
     free(wbuf)
+    free(wperm)
+    free(hist)
 
 
 def median_1d(double[::1] a):  # INOUT (reordered)
