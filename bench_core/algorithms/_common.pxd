@@ -66,6 +66,54 @@ cdef inline void removal_loss(const int[::1] near_i,      # IN  (n,)
         rloss[near_i[o]] += seco_d[o] - near_d[o]
 
 
+cdef inline Py_ssize_t hits_below(const dissim_t* row,    # IN  (n,)
+                                  const double* bound,    # IN  (n,)
+                                  Py_ssize_t n,
+                                  int* hits) noexcept nogil:  # OUT (n,) the first c entries
+    """List, in increasing order, the points o with row[o] < bound[o]; returns their number c.
+
+    Branch-free stream compaction: every index is written, and kept by advancing c.
+    """
+    cdef Py_ssize_t o, c = 0
+    for o in range(n):
+        hits[c] = <int> o
+        c += <double> row[o] < bound[o]
+    return c
+
+
+cdef inline double swap_change_of_hits(const dissim_t* row,   # IN  (n,) diss[j, :]
+                                       const int* hits,       # IN  (c,) points with d(j, o) < seco_d[o]
+                                       Py_ssize_t c,
+                                       const int* near_i,     # IN  (n,)
+                                       const double* near_d,  # IN  (n,)
+                                       const double* seco_d,  # IN  (n,)
+                                       const double* rloss,   # IN  (k,)
+                                       double* ploss,         # SCRATCH (k,)
+                                       Py_ssize_t k,
+                                       Py_ssize_t* best_m) noexcept nogil:
+    """The FastPAM1 sums of best_swap_for over its listed points (in point order)."""
+    cdef Py_ssize_t o, m, b, q
+    cdef double d, nd, acc = 0.0, best
+    memcpy(ploss, rloss, k * sizeof(double))
+    for q in range(c):
+        o = hits[q]
+        d = <double> row[o]
+        nd = near_d[o]
+        # o moves to j: d - nd when d < nd, else an exact 0.0 (min, not a branch:
+        # the sign is unpredictable, and gcc turns `t if t < 0 else 0` into a jump)
+        acc += (d if d < nd else nd) - nd
+        # o goes to j, not to its second (or, if j is nearer, is not lost with its medoid)
+        ploss[near_i[o]] += (d if d > nd else nd) - seco_d[o]
+    b = 0
+    best = ploss[0]
+    for m in range(1, k):
+        if ploss[m] < best:
+            best = ploss[m]
+            b = m
+    best_m[0] = b
+    return best + acc
+
+
 cdef inline double best_swap_for(const dissim_t* row,       # IN  (n,) diss[j, :]
                                  Py_ssize_t n,
                                  const int* near_i,         # IN  (n,)
@@ -88,29 +136,8 @@ cdef inline double best_swap_for(const dissim_t* row,       # IN  (n,) diss[j, :
     convergence), so a first branch-free pass lists them (stream compaction, no
     mispredicted branches) and a second pass adds up their terms in point order.
     """
-    cdef Py_ssize_t o, m, b, c = 0, q
-    cdef double d, nd, acc = 0.0, best
-    memcpy(ploss, rloss, k * sizeof(double))
-    for o in range(n):
-        hits[c] = <int> o
-        c += <double> row[o] < seco_d[o]
-    for q in range(c):
-        o = hits[q]
-        d = <double> row[o]
-        nd = near_d[o]
-        # o moves to j: d - nd when d < nd, else an exact 0.0 (min, not a branch:
-        # the sign is unpredictable, and gcc turns `t if t < 0 else 0` into a jump)
-        acc += (d if d < nd else nd) - nd
-        # o goes to j, not to its second (or, if j is nearer, is not lost with its medoid)
-        ploss[near_i[o]] += (d if d > nd else nd) - seco_d[o]
-    b = 0
-    best = ploss[0]
-    for m in range(1, k):
-        if ploss[m] < best:
-            best = ploss[m]
-            b = m
-    best_m[0] = b
-    return best + acc
+    cdef Py_ssize_t c = hits_below(row, seco_d, n, hits)
+    return swap_change_of_hits(row, hits, c, near_i, near_d, seco_d, rloss, ploss, k, best_m)
 
 
 cdef inline double do_swap(const dissim_t[:, ::1] diss,    # IN  (n, n)

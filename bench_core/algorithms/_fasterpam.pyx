@@ -10,7 +10,73 @@ without having swapped since (one pass = one iteration).
 
 import numpy as np
 
-from ._common cimport dissim_t, best_swap_for, do_swap, nearest_two, removal_loss
+from ._common cimport (dissim_t, do_swap, hits_below, nearest_two, removal_loss,
+                       swap_change_of_hits)
+
+
+# The listing of the points a candidate can affect (d(j, o) < second-nearest) is
+# most of the work at small k. For float64 matrices on x86-64 with AVX2 (checked
+# at run time) it compares 4 points at once and writes their indices with a
+# 16-entry table of positions (a compress step); elsewhere the scalar loop of
+# _common.hits_below. Both list the same points in the same order.
+cdef extern from *:
+    """
+    #include <stddef.h>
+    #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+    #include <immintrin.h>
+    #define KMB_HAVE_AVX2_PATH 1
+    static const int kmb_compress4[16][4] = {
+        {0,0,0,0},{0,0,0,0},{1,0,0,0},{0,1,0,0},{2,0,0,0},{0,2,0,0},{1,2,0,0},{0,1,2,0},
+        {3,0,0,0},{0,3,0,0},{1,3,0,0},{0,1,3,0},{2,3,0,0},{0,2,3,0},{1,2,3,0},{0,1,2,3}};
+    __attribute__((target("avx2")))
+    static Py_ssize_t kmb_hits_below_avx2(const double *row, const double *bound,
+                                          Py_ssize_t n, int *hits) {
+        Py_ssize_t o = 0, c = 0;
+        for (; o + 4 <= n; o += 4) {
+            int m = _mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(row + o),
+                                                     _mm256_loadu_pd(bound + o), _CMP_LT_OQ));
+            /* c <= o, so the 4 ints written at hits[c] stay below n */
+            _mm_storeu_si128((__m128i *)(hits + c),
+                             _mm_add_epi32(_mm_set1_epi32((int)o),
+                                           _mm_loadu_si128((const __m128i *)kmb_compress4[m])));
+            c += __builtin_popcount((unsigned)m);
+        }
+        for (; o < n; o++) {
+            hits[c] = (int)o;
+            c += row[o] < bound[o];
+        }
+        return c;
+    }
+    static int kmb_avx2 = -1;
+    static int kmb_use_avx2(void) {
+        if (kmb_avx2 < 0) {
+            __builtin_cpu_init();
+            kmb_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+        }
+        return kmb_avx2;
+    }
+    #else
+    #define KMB_HAVE_AVX2_PATH 0
+    static Py_ssize_t kmb_hits_below_avx2(const double *row, const double *bound,
+                                          Py_ssize_t n, int *hits) { return -1; }
+    static int kmb_use_avx2(void) { return 0; }
+    #endif
+    """
+    Py_ssize_t kmb_hits_below_avx2(const double* row, const double* bound,
+                                   Py_ssize_t n, int* hits) noexcept nogil
+    int kmb_use_avx2() noexcept nogil
+    int kmb_avx2
+
+
+def _force_scalar_compaction(bint scalar):
+    """Testing/benchmark switch: list affected points with the scalar loop everywhere."""
+    global kmb_avx2
+    kmb_avx2 = 0 if scalar else -1
+
+
+def avx2_compaction():
+    """Whether the AVX2 listing of affected points is used on this machine (float64 only)."""
+    return bool(kmb_use_avx2())
 
 
 def fasterpam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
@@ -30,6 +96,8 @@ def fasterpam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
     cdef Py_ssize_t it = 0, n_swap = 0, before, t, j, b, last = -1
     cdef double loss, change, lastloss
     cdef bint converged = False
+    cdef bint vec = dissim_t is double and kmb_use_avx2()
+    cdef Py_ssize_t c
     with nogil:
         loss = nearest_two(diss, medoids, near_i, near_d, seco_i, seco_d)
         removal_loss(near_i, near_d, seco_d, rloss)
@@ -43,8 +111,15 @@ def fasterpam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
                     break
                 if medoids[near_i[j]] == j:
                     continue                    # already a medoid
-                change = best_swap_for(&diss[j, 0], n, &near_i[0], &near_d[0], &seco_d[0],
-                                       &rloss[0], &ploss[0], &hits[0], k, &b)
+                if dissim_t is double:
+                    if vec:
+                        c = kmb_hits_below_avx2(&diss[j, 0], &seco_d[0], n, &hits[0])
+                    else:
+                        c = hits_below(&diss[j, 0], &seco_d[0], n, &hits[0])
+                else:
+                    c = hits_below(&diss[j, 0], &seco_d[0], n, &hits[0])
+                change = swap_change_of_hits(&diss[j, 0], &hits[0], c, &near_i[0], &near_d[0],
+                                             &seco_d[0], &rloss[0], &ploss[0], k, &b)
                 if not change < -rel_tol * loss:
                     continue
                 n_swap += 1
