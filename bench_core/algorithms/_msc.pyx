@@ -50,6 +50,22 @@ cdef struct Reco:
     int mt
 
 
+cdef struct Soa:
+    # The records again as separate contiguous arrays, for the candidate pass.
+    double* dn
+    double* ds
+    double* dt
+    double* rns    # r(dn, ds)
+    double* rst    # r(ds, dt)
+    double* rnt    # r(dn, dt)
+    int* mn
+    int* ms
+
+
+cdef enum:
+    LANES = 4      # per-medoid sums added side by side in the candidate pass
+
+
 cdef inline double _r(double a, double b) noexcept nogil:
     """a/b, the medoid-silhouette deficit of a point; 0 when a or b is 0."""
     if a == 0 or b == 0:
@@ -57,12 +73,19 @@ cdef inline double _r(double a, double b) noexcept nogil:
     return a / b
 
 
-cdef inline double _cache(Reco* r, double* third) noexcept nogil:
-    """Refresh the cached ratios of one record and its entry in ``third``; returns r(dn, ds)."""
+cdef inline double _cache(Reco* r, Soa* s, Py_ssize_t o) noexcept nogil:
+    """Refresh the cached ratios of record o and its copy in ``s``; returns r(dn, ds)."""
     r.r_ns = _r(r.dn, r.ds)
     r.r_st = _r(r.ds, r.dt)
     r.r_nt = _r(r.dn, r.dt)
-    third[0] = r.dt
+    s.dn[o] = r.dn
+    s.ds[o] = r.ds
+    s.dt[o] = r.dt
+    s.rns[o] = r.r_ns
+    s.rst[o] = r.r_st
+    s.rnt[o] = r.r_nt
+    s.mn[o] = r.mn
+    s.ms[o] = r.ms
     return r.r_ns
 
 
@@ -71,7 +94,7 @@ cdef inline double _cache(Reco* r, double* third) noexcept nogil:
 cdef double _initial(const dissim_t[:, ::1] diss,    # IN  (n, n)
                      const long long* med, int k,      # IN  medoids
                      Reco* rec,                        # OUT (n,)
-                     double* third) noexcept nogil:    # OUT (n,) copy of rec[:].dt
+                     Soa* s) noexcept nogil:           # OUT (n,) copy of rec
     """Three nearest medoids of every point; returns sum(r)."""
     cdef Py_ssize_t n = diss.shape[0], i
     cdef int m
@@ -100,7 +123,7 @@ cdef double _initial(const dissim_t[:, ::1] diss,    # IN  (n, n)
             elif rec[i].mt == -1 or d < rec[i].dt:
                 rec[i].mt = m
                 rec[i].dt = d
-        total += _cache(&rec[i], &third[i])
+        total += _cache(&rec[i], s, i)
     return total
 
 
@@ -122,53 +145,178 @@ cdef inline double _sum_d(dissim_t a, dissim_t b) noexcept nogil:
     return <double> s
 
 
+# The per-point terms of a candidate (see _best_swap) are computed in C: GCC only
+# vectorises the loop with -fno-trapping-math (under the default it may not
+# if-convert floating-point comparisons), set here for these functions alone.
+# The option changes no result: no operation is reordered, contracted or
+# rewritten, only computed where the case does not need it and then not used.
+cdef extern from *:
+    """
+    #if defined(__GNUC__) && !defined(__clang__)
+    #define MSC_NOTRAP __attribute__((optimize("no-trapping-math")))
+    #else
+    #define MSC_NOTRAP
+    #endif
+    #define MSC_R __restrict__
+    #define MSC_TERMS(NAME, T)                                                     \
+    static MSC_NOTRAP void NAME(const T *row, const double *dn_, const double *ds_, \
+                                const double *dt_, const double *rns_,             \
+                                const double *rst_, const double *rnt_,            \
+                                Py_ssize_t nb, double *MSC_R cn, double *MSC_R cs,  \
+                                double *MSC_R ca)                                  \
+    {                                                                              \
+        for (Py_ssize_t t = 0; t < nb; t++) {                                      \
+            double d = (double)row[t], dn = dn_[t], ds = ds_[t];                   \
+            double rns = rns_[t], rst = rst_[t], rnt = rnt_[t];                    \
+            T sum = (T)dn + row[t];                                                \
+            double sn = (double)sum;                                               \
+            int inner = d < ds, near = d < dn, aff = d < dt_[t];                   \
+            double a1 = near ? d : dn, b1 = near ? dn : d;                         \
+            double n1 = inner ? a1 : ds, d1 = inner ? b1 : d;                      \
+            double n2 = inner ? sn : dn, d2 = inner ? ds : d;                      \
+            double r1 = n1 / d1, r2 = n2 / d2;                                     \
+            r1 = n1 == 0 ? 0.0 : r1;                                               \
+            r1 = d1 == 0 ? 0.0 : r1;                                               \
+            r2 = n2 == 0 ? 0.0 : r2;                                               \
+            r2 = d2 == 0 ? 0.0 : r2;                                               \
+            double x = (r1 + rst) - r2, y = rst - r1;                              \
+            double c = inner ? x : y;                                              \
+            cn[t] = aff ? c : 0.0;                                                 \
+            x = rnt - rns;                                                         \
+            y = rnt - r2;                                                          \
+            c = inner ? x : y;                                                     \
+            cs[t] = aff ? c : 0.0;                                                 \
+            x = rns - r1;                                                          \
+            ca[t] = inner ? x : 0.0;                                               \
+        }                                                                          \
+    }
+    MSC_TERMS(msc_terms_f, float)
+    MSC_TERMS(msc_terms_d, double)
+    MSC_TERMS(msc_terms_i, int)
+    MSC_TERMS(msc_terms_ll, long long)
+    """
+    void msc_terms_f(const float* row, const double* dn, const double* ds, const double* dt,
+                     const double* rns, const double* rst, const double* rnt, Py_ssize_t nb,
+                     double* cn, double* cs, double* ca) noexcept nogil
+    void msc_terms_d(const double* row, const double* dn, const double* ds, const double* dt,
+                     const double* rns, const double* rst, const double* rnt, Py_ssize_t nb,
+                     double* cn, double* cs, double* ca) noexcept nogil
+    void msc_terms_i(const int* row, const double* dn, const double* ds, const double* dt,
+                     const double* rns, const double* rst, const double* rnt, Py_ssize_t nb,
+                     double* cn, double* cs, double* ca) noexcept nogil
+    void msc_terms_ll(const long long* row, const double* dn, const double* ds,
+                      const double* dt, const double* rns, const double* rst,
+                      const double* rnt, Py_ssize_t nb,
+                      double* cn, double* cs, double* ca) noexcept nogil
+
+
+cdef inline void _terms(const dissim_t* row,           # IN  (nb,) d(j, o) for the block
+                        const Soa* s, Py_ssize_t o,       # IN  records, first point of the block
+                        Py_ssize_t nb,
+                        double* cn,                       # OUT (nb,) term of ploss[mn]
+                        double* cs,                       # OUT (nb,) term of ploss[ms]
+                        double* ca) noexcept nogil:       # OUT (nb,) term of acc
+    """Per-point terms of one candidate j for a block of points, branch-free.
+
+    Cases, with d = d(j, o) and the point's (dn, ds, dt):
+
+    * d < ds (inner): j becomes the nearest (pair (d, dn)) or the second (dn, d),
+      a gain q shared by every medoid choice (acc += r(dn, ds) - q). If the old
+      nearest leaves instead, the pair is (d, ds): the removal loss counted
+      (dn, ds) -> (ds, dt), so add back r(ds, dt) and q and take off r(d, ds) +
+      r(dn, ds), computed as one division r(dn + d, ds) (the sum in the matrix's
+      type). If the second leaves, the shared pair is right: undo the removal's
+      (dn, dt).
+    * ds <= d < dt: j is third; it replaces dt when the nearest or second leaves:
+      r(ds, d) and r(dn, d).
+    * d >= dt: nothing changes; the terms are 0 (adding +0.0 changes no sum).
+
+    Each case needs exactly two divisions, n1/d1 and n2/d2, whose operands are
+    picked by the case, so all lanes divide alike; the terms are kmedoids'
+    operations per case, hence the same bits.
+    """
+    if dissim_t is float:
+        msc_terms_f(row, s.dn + o, s.ds + o, s.dt + o, s.rns + o, s.rst + o, s.rnt + o, nb,
+                    cn, cs, ca)
+    elif dissim_t is double:
+        msc_terms_d(row, s.dn + o, s.ds + o, s.dt + o, s.rns + o, s.rst + o, s.rnt + o, nb,
+                    cn, cs, ca)
+    elif dissim_t is int:
+        msc_terms_i(row, s.dn + o, s.ds + o, s.dt + o, s.rns + o, s.rst + o, s.rnt + o, nb,
+                    cn, cs, ca)
+    else:
+        msc_terms_ll(row, s.dn + o, s.ds + o, s.dt + o, s.rns + o, s.rst + o, s.rnt + o, nb,
+                     cn, cs, ca)
+
+
 cdef double _best_swap(const dissim_t[:, ::1] diss,   # IN  (n, n)
-                       const double* rl,               # IN  (k,) removal loss
-                       const Reco* rec,                # IN  (n,)
-                       const double* third,            # IN  (n,) rec[:].dt, contiguous
+                       Work* w,                        # IN  records, removal loss, schedule
                        Py_ssize_t j, int k,
-                       double* ploss,                  # WORK (k,)
-                       int* idx,                       # WORK (n,)
                        int* best_m) noexcept nogil:
     """Largest decrease of sum(r) from swapping candidate j with some medoid (FastMSC).
 
-    Returns the decrease and stores the medoid position in best_m. Points with
-    d(j, o) >= dt(o) change nothing: a branch-free first pass lists the others,
-    in order, so that the sums keep their order (on MNIST a quarter of the points
-    from random medoids, most of them once the medoids are good).
+    Returns the decrease and stores the medoid position in best_m (w.ploss is
+    left with the change per medoid). A vectorised pass computes every point's
+    terms (``_terms``); then acc and, lane by lane (``_schedule``), each
+    ploss[m] = rl[m] + its terms are summed in point order: kmedoids' sums,
+    operation for operation.
     """
-    cdef Py_ssize_t n = diss.shape[0], o, t, cnt = 0
-    cdef int m
-    cdef double d, q, acc = 0.0
-    cdef dissim_t dj
-    cdef const dissim_t* row = &diss[j, 0]
-    cdef const Reco* r
+    cdef Py_ssize_t n = diss.shape[0], o, i, i0 = 0, e
+    cdef int m, l, bl, c
+    cdef int nc[LANES]
+    cdef double acc = 0.0, a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0, nxt
+    cdef const double* terms = w.terms
+    cdef const double* ca = w.ca
+    cdef const int* p
+    cdef double* ploss = w.ploss
+    cdef const double* rl = w.rl
+    w.terms[2 * n] = 0.0
+    _terms(&diss[j, 0], &w.s, 0, n, w.terms, w.terms + n, w.ca)
     for o in range(n):
-        idx[cnt] = <int> o
-        cnt += (<double> row[o]) < third[o]
-    for m in range(k):
-        ploss[m] = rl[m]
-    for t in range(cnt):
-        o = idx[t]
-        r = &rec[o]
-        dj = row[o]
-        d = <double> dj
-        # inner: j becomes the nearest (new pair (d, dn)) or the second (dn, d),
-        # a gain shared by every medoid choice (acc). If the old nearest leaves
-        # instead, the pair is (d, ds): the removal loss counted (dn, ds) ->
-        # (ds, dt), so add back r(ds, dt) and the shared term and take off
-        # r(d, ds) + r(dn, ds), computed as one division r(dn + d, ds). If the
-        # second leaves, the shared pair is right: undo the removal's (dn, dt).
-        # Otherwise j is third: it replaces dt when the nearest or second leaves.
-        # The arithmetic per case is exactly kmedoids'.
-        if d < r.ds:
-            q = _r(d, r.dn) if d < r.dn else _r(r.dn, d)
-            acc += r.r_ns - q
-            ploss[r.mn] += q + r.r_st - _r(_sum_d(<dissim_t> r.dn, dj), r.ds)
-            ploss[r.ms] += r.r_nt - r.r_ns
+        acc += ca[o]
+    for l in range(LANES):
+        nc[l] = 0
+    if w.lane_nc[0] > 0:
+        a0 = rl[w.lane_m[0]]
+    if w.lane_nc[1] > 0:
+        a1 = rl[w.lane_m[k]]
+    if w.lane_nc[2] > 0:
+        a2 = rl[w.lane_m[2 * k]]
+    if w.lane_nc[3] > 0:
+        a3 = rl[w.lane_m[3 * k]]
+    while True:
+        # the lane whose current chain ends first
+        bl = -1
+        e = 0
+        for l in range(LANES):
+            if nc[l] < w.lane_nc[l] and (bl < 0 or w.lane_end[l * k + nc[l]] < e):
+                bl = l
+                e = w.lane_end[l * k + nc[l]]
+        if bl < 0:
+            break
+        for i in range(i0, e):
+            p = w.lpos + LANES * i
+            a0 += terms[p[0]]
+            a1 += terms[p[1]]
+            a2 += terms[p[2]]
+            a3 += terms[p[3]]
+        i0 = e
+        c = nc[bl]
+        m = w.lane_m[bl * k + c]
+        nc[bl] = c + 1
+        nxt = rl[w.lane_m[bl * k + c + 1]] if c + 1 < w.lane_nc[bl] else 0.0
+        if bl == 0:
+            ploss[m] = a0
+            a0 = nxt
+        elif bl == 1:
+            ploss[m] = a1
+            a1 = nxt
+        elif bl == 2:
+            ploss[m] = a2
+            a2 = nxt
         else:
-            ploss[r.mn] += r.r_st - _r(r.ds, d)
-            ploss[r.ms] += r.r_nt - _r(r.dn, d)
+            ploss[m] = a3
+            a3 = nxt
     best_m[0] = 0
     for m in range(1, k):
         if ploss[m] > ploss[best_m[0]]:
@@ -193,7 +341,7 @@ cdef void _new_third(const dissim_t[:, ::1] diss, const long long* med, int k,
 
 
 cdef double _do_swap(const dissim_t[:, ::1] diss, long long* med, int k,
-                     Reco* rec, double* third, int b, Py_ssize_t j) noexcept nogil:
+                     Reco* rec, Soa* s, int b, Py_ssize_t j) noexcept nogil:
     """Replace medoid b by point j, update the records; returns the new sum(r)."""
     cdef Py_ssize_t n = diss.shape[0], o
     cdef double d, total = 0.0
@@ -210,7 +358,7 @@ cdef double _do_swap(const dissim_t[:, ::1] diss, long long* med, int k,
                 r.ds = r.dn
             r.mn = b
             r.dn = 0.0
-            _cache(r, &third[o])  # r(0, ds) = 0
+            _cache(r, s, o)  # r(0, ds) = 0
             continue
         d = <double> diss[j, o]
         if r.mn == b:  # the nearest medoid was replaced
@@ -257,7 +405,7 @@ cdef double _do_swap(const dissim_t[:, ::1] diss, long long* med, int k,
                 r.dt = d
             elif r.mt == b:
                 _new_third(diss, med, k, r, b, o, d)
-        total += _cache(r, &third[o])
+        total += _cache(r, s, o)
     return total
 
 
@@ -377,27 +525,111 @@ cdef int _msc_k2(const dissim_t[:, ::1] diss, long long* med, long long* lab,
 # ----------------------------------------------------------------------------- drivers
 
 cdef struct Work:
-    Reco* rec      # (n,) three nearest medoids per point
-    double* third  # (n,) rec[:].dt, contiguous for the candidate filter
-    int* idx       # (n,) points a candidate affects
-    double* rl     # (k,) removal loss
-    double* ploss  # (k,) per-medoid change for one candidate
+    Reco* rec       # (n,) three nearest medoids per point
+    Soa s           # (n,) the same, array by array
+    double* rl      # (k,) removal loss
+    double* ploss   # (k,) per-medoid change for one candidate
+    # candidate pass (_best_swap)
+    double* terms   # (2n + 1,) term of ploss[mn[o]] at o, of ploss[ms[o]] at n + o, 0 at 2n
+    double* ca      # (n,) term of acc
+    # which terms make up ploss[m], in point order (_schedule): chain m, positions in terms
+    int* cstart     # (k + 1,)
+    int* cpos       # (2n,)
+    # the chains laid end to end in LANES lanes, interleaved: lpos[i * LANES + l] is the
+    # i-th position of lane l; lanes padded with 2n (a zero term) to nlen
+    int* lpos       # (LANES * 2n,)
+    int* lane_m     # (LANES, k) chains of each lane, in order
+    int* lane_end   # (LANES, k) where each ends in its lane
+    int lane_nc[4]  # number of chains per lane
+    Py_ssize_t nlen
 
 
 cdef int _work_alloc(Work* w, Py_ssize_t n, int k) noexcept nogil:
     w.rec = <Reco*> malloc(n * sizeof(Reco))
-    w.third = <double*> malloc(n * sizeof(double))
-    w.idx = <int*> malloc(n * sizeof(int))
+    w.s.dn = <double*> malloc(6 * n * sizeof(double))
+    w.s.ds = w.s.dn + n if w.s.dn != NULL else NULL
+    w.s.dt = w.s.ds + n if w.s.dn != NULL else NULL
+    w.s.rns = w.s.dt + n if w.s.dn != NULL else NULL
+    w.s.rst = w.s.rns + n if w.s.dn != NULL else NULL
+    w.s.rnt = w.s.rst + n if w.s.dn != NULL else NULL
+    w.s.mn = <int*> malloc(2 * n * sizeof(int))
+    w.s.ms = w.s.mn + n if w.s.mn != NULL else NULL
     w.rl = <double*> malloc(2 * k * sizeof(double))
     w.ploss = w.rl + k if w.rl != NULL else NULL
-    return w.rec != NULL and w.third != NULL and w.idx != NULL and w.rl != NULL
+    w.terms = <double*> malloc((3 * n + 1) * sizeof(double))
+    w.ca = w.terms + 2 * n + 1 if w.terms != NULL else NULL
+    w.cstart = <int*> malloc((k + 1 + 2 * n + LANES * 2 * n + 2 * LANES * k) * sizeof(int))
+    w.cpos = w.cstart + k + 1 if w.cstart != NULL else NULL
+    w.lpos = w.cpos + 2 * n if w.cstart != NULL else NULL
+    w.lane_m = w.lpos + LANES * 2 * n if w.cstart != NULL else NULL
+    w.lane_end = w.lane_m + LANES * k if w.cstart != NULL else NULL
+    return (w.rec != NULL and w.s.dn != NULL and w.s.mn != NULL and w.rl != NULL
+            and w.terms != NULL and w.cstart != NULL)
 
 
 cdef void _work_free(Work* w) noexcept nogil:
     free(w.rec)
-    free(w.third)
-    free(w.idx)
+    free(w.s.dn)
+    free(w.s.mn)
     free(w.rl)
+    free(w.terms)
+    free(w.cstart)
+
+
+cdef void _schedule(Work* w, Py_ssize_t n, int k) noexcept nogil:
+    """Chains and lanes of the candidate pass for the current records.
+
+    ploss[m] gets the term of every point whose nearest or second nearest is m,
+    in point order (kmedoids' order). Each chain m lists those positions in
+    ``terms``; the chains go, whole and in order, to the least filled of LANES
+    lanes, so that _best_swap adds LANES independent sums side by side.
+    """
+    cdef Py_ssize_t o, i, p, lmax = 0
+    cdef Py_ssize_t fill[LANES]
+    cdef int m, l, bl, c
+    cdef int* cur = w.lane_end  # scratch until the lanes are laid out
+    for m in range(k + 1):
+        w.cstart[m] = 0
+    for o in range(n):
+        w.cstart[w.s.mn[o] + 1] += 1
+        w.cstart[w.s.ms[o] + 1] += 1
+    for m in range(k):
+        w.cstart[m + 1] += w.cstart[m]
+    for m in range(k):
+        cur[m] = w.cstart[m]
+    for o in range(n):
+        w.cpos[cur[w.s.mn[o]]] = <int> o
+        cur[w.s.mn[o]] += 1
+        w.cpos[cur[w.s.ms[o]]] = <int> (n + o)
+        cur[w.s.ms[o]] += 1
+    for l in range(LANES):
+        fill[l] = 0
+        w.lane_nc[l] = 0
+    for m in range(k):
+        bl = 0
+        for l in range(1, LANES):
+            if fill[l] < fill[bl]:
+                bl = l
+        c = w.lane_nc[bl]
+        w.lane_m[bl * k + c] = m
+        for p in range(w.cstart[m], w.cstart[m + 1]):
+            w.lpos[fill[bl] * LANES + bl] = w.cpos[p]
+            fill[bl] += 1
+        w.lane_end[bl * k + c] = <int> fill[bl]
+        w.lane_nc[bl] = c + 1
+    for l in range(LANES):
+        if fill[l] > lmax:
+            lmax = fill[l]
+    for l in range(LANES):
+        for i in range(fill[l], lmax):
+            w.lpos[i * LANES + l] = <int> (2 * n)
+    w.nlen = lmax
+
+
+cdef void _prepare(Work* w, Py_ssize_t n, int k) noexcept nogil:
+    """Removal loss and candidate-pass schedule after the records changed."""
+    _removal_loss(w.rec, n, w.rl, k)
+    _schedule(w, n, k)
 
 
 cdef int _fastermsc_loop(const dissim_t[:, ::1] diss, long long* med, int k, Work* w,
@@ -406,7 +638,7 @@ cdef int _fastermsc_loop(const dissim_t[:, ::1] diss, long long* med, int k, Wor
     cdef Py_ssize_t n = diss.shape[0], j, lastswap = n
     cdef int it = 0, b, swaps_before
     cdef double lastloss
-    _removal_loss(w.rec, n, w.rl, k)
+    _prepare(w, n, k)
     while it < max_iter:
         it += 1
         swaps_before = n_swap[0]
@@ -416,12 +648,12 @@ cdef int _fastermsc_loop(const dissim_t[:, ::1] diss, long long* med, int k, Wor
                 break  # a full round without a swap since then
             if j == med[w.rec[j].mn]:
                 continue  # already a medoid
-            if _best_swap(diss, w.rl, w.rec, w.third, j, k, w.ploss, w.idx, &b) <= 0:
+            if _best_swap(diss, w, j, k, &b) <= 0:
                 continue
             n_swap[0] += 1
             lastswap = j
-            loss[0] = _do_swap(diss, med, k, w.rec, w.third, b, j)
-            _removal_loss(w.rec, n, w.rl, k)
+            loss[0] = _do_swap(diss, med, k, w.rec, &w.s, b, j)
+            _prepare(w, n, k)
         if n_swap[0] == swaps_before or loss[0] >= lastloss:
             break
     return it
@@ -437,11 +669,11 @@ cdef int _fastmsc_loop(const dissim_t[:, ::1] diss, long long* med, int k, Work*
         it += 1
         best_change = 0.0
         best_j = -1
-        _removal_loss(w.rec, n, w.rl, k)
+        _prepare(w, n, k)
         for j in range(n):
             if j == med[w.rec[j].mn]:
                 continue
-            change = _best_swap(diss, w.rl, w.rec, w.third, j, k, w.ploss, w.idx, &b)
+            change = _best_swap(diss, w, j, k, &b)
             if change <= best_change:
                 continue
             best_change = change
@@ -450,7 +682,7 @@ cdef int _fastmsc_loop(const dissim_t[:, ::1] diss, long long* med, int k, Work*
         if not best_change > 0:
             break
         n_swap[0] += 1
-        newloss = _do_swap(diss, med, k, w.rec, w.third, best_b, best_j)
+        newloss = _do_swap(diss, med, k, w.rec, &w.s, best_b, best_j)
         if newloss >= loss[0]:
             break  # numerically unstable (the swap stays, as in kmedoids)
         loss[0] = newloss
@@ -476,7 +708,7 @@ def fastmsc_run(const dissim_t[:, ::1] diss,   # IN    (n, n)
         _work_free(&w)
         raise MemoryError()
     with nogil:
-        loss = _initial(diss, &med[0], k, w.rec, w.third)
+        loss = _initial(diss, &med[0], k, w.rec, &w.s)
         if eager:
             it = _fastermsc_loop(diss, &med[0], k, &w, max_iter, &loss, &n_swap)
         else:
@@ -544,7 +776,7 @@ def pammedsil_run(const dissim_t[:, ::1] diss,   # IN    (n, n)
         raise MemoryError()
     rec = w.rec
     with nogil:
-        loss = _initial(diss, &med[0], k, rec, w.third)
+        loss = _initial(diss, &med[0], k, rec, &w.s)
         while it < max_iter:
             it += 1
             best_change = 0.0
@@ -560,7 +792,7 @@ def pammedsil_run(const dissim_t[:, ::1] diss,   # IN    (n, n)
                 best_j = j
             if best_change > 0:
                 n_swap += 1
-                newloss = _do_swap(diss, &med[0], k, rec, w.third, best_b, best_j)
+                newloss = _do_swap(diss, &med[0], k, rec, &w.s, best_b, best_j)
                 if newloss >= loss:
                     break
                 loss = newloss
@@ -595,7 +827,7 @@ cdef void _third_after_removal(const dissim_t[:, ::1] diss, const long long* med
 
 
 cdef double _remove_medoid(const dissim_t[:, ::1] diss, long long* med, int k,
-                           Reco* rec, double* third, int b) noexcept nogil:
+                           Reco* rec, Soa* s, int b) noexcept nogil:
     """Drop medoid b (the last one moves into its slot); returns the new sum(r)."""
     cdef Py_ssize_t n = diss.shape[0], o
     cdef int l = k - 1
@@ -635,7 +867,7 @@ cdef double _remove_medoid(const dissim_t[:, ::1] diss, long long* med, int k,
                 r.ms = b
             if r.mt == l:
                 r.mt = b
-        total += _cache(r, &third[o])
+        total += _cache(r, s, o)
     return total
 
 
@@ -656,7 +888,7 @@ def dynmsc_run(const dissim_t[:, ::1] diss,   # IN    (n, n)
         _work_free(&w)
         raise MemoryError()
     with nogil:
-        loss = _initial(diss, &med[0], k, w.rec, w.third)
+        loss = _initial(diss, &med[0], k, w.rec, &w.s)
         while kk >= 3 and kk >= min_k:
             n_swap = 0
             it = _fastermsc_loop(diss, &med[0], kk, &w, max_iter, &loss, &n_swap)
@@ -676,7 +908,7 @@ def dynmsc_run(const dissim_t[:, ::1] diss,   # IN    (n, n)
                     best_labels[j] = w.rec[j].mn
             total_swap += n_swap
             total_it += it
-            loss = _remove_medoid(diss, &med[0], kk, w.rec, w.third, b)
+            loss = _remove_medoid(diss, &med[0], kk, w.rec, &w.s, b)
             kk -= 1
     _work_free(&w)
     if min_k <= 2:
