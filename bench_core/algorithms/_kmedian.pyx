@@ -16,7 +16,14 @@ Median rules (both minimise the objective; the choice only fixes ties):
 
 The assignment computes L1 distances with early abandoning: a centre is dropped as
 soon as its partial sum exceeds the best full distance so far (starting from the
-point's previous centre); ties go to the lowest centre index.
+point's previous centre); ties go to the lowest centre index. The sums are vectorised
+(SSE2/NEON through GCC/Clang vector extensions) in a fixed order, several centres at a
+time, so every distance is bitwise the one of a plain four-accumulator loop.
+
+The median update takes one coordinate (one row of X^T, in cache) at a time and skips
+selection when it can: constant coordinates, middle order statistics equal to the
+minimum or maximum (mostly blank pixels), values lo + small integers (counting sort).
+All routes give the value selection gives, the sign of a zero included.
 """
 
 from cython cimport floating
@@ -88,6 +95,51 @@ cdef extern from *:
     #define KMB_ADD0(a, v) ((a).s[0] += (v))
     #define KMB_SUM(a) (((a).s[0] + (a).s[1]) + ((a).s[2] + (a).s[3]))
     #endif
+    /* a[q] = row[idx[q]] for q < m (m >= 1); *lo, *hi = min and max (of either zero sign
+       when zeros of both signs are present: callers compare with ==, or mind the sign) */
+    #define KMB_GATHER(T)                                                                  \
+    static inline void kmb_gather_##T(const T *row, const ptrdiff_t *idx, ptrdiff_t m,     \
+                                      double *a, double *lo, double *hi) {                 \
+        double l0 = (double)row[idx[0]], l1 = l0, h0 = l0, h1 = l0, v, w;                  \
+        ptrdiff_t q = 0;                                                                   \
+        for (; q + 2 <= m; q += 2) {      /* two chains: min/max latency, not a chain */   \
+            v = (double)row[idx[q]];                                                       \
+            w = (double)row[idx[q + 1]];                                                   \
+            a[q] = v; a[q + 1] = w;                                                        \
+            l0 = v < l0 ? v : l0; h0 = v > h0 ? v : h0;                                    \
+            l1 = w < l1 ? w : l1; h1 = w > h1 ? w : h1;                                    \
+        }                                                                                  \
+        if (q < m) {                                                                       \
+            v = (double)row[idx[q]];                                                       \
+            a[q] = v;                                                                      \
+            l0 = v < l0 ? v : l0; h0 = v > h0 ? v : h0;                                    \
+        }                                                                                  \
+        *lo = l1 < l0 ? l1 : l0;                                                           \
+        *hi = h1 > h0 ? h1 : h0;                                                           \
+    }
+    KMB_GATHER(float)
+    KMB_GATHER(double)
+
+    /* *nlo, *nhi = how many of a[0:m] equal lo, hi */
+    static inline void kmb_count2(const double *a, ptrdiff_t m, double lo, double hi,
+                                  ptrdiff_t *nlo, ptrdiff_t *nhi) {
+        ptrdiff_t q = 0, cl = 0, ch = 0;
+    #if defined(__GNUC__) || defined(__clang__)
+        const kmb_v2d lv = {lo, lo}, hv = {hi, hi};
+        kmb_v2i vl = {0, 0}, vh = {0, 0};
+        for (; q + 2 <= m; q += 2) {
+            kmb_v2d x = kmb_ld_double(a + q);
+            vl -= (kmb_v2i)(x == lv);    /* a true lane is -1 */
+            vh -= (kmb_v2i)(x == hv);
+        }
+        cl = (ptrdiff_t)(vl[0] + vl[1]);
+        ch = (ptrdiff_t)(vh[0] + vh[1]);
+    #endif
+        for (; q < m; q++) { cl += a[q] == lo; ch += a[q] == hi; }
+        *nlo = cl;
+        *nhi = ch;
+    }
+
     #define KMB_STOP(t, d) ((t) + KMB_BLOCK < (d) ? (t) + KMB_BLOCK : (d))
     #define KMB_STOP4(t, stop) ((t) + (((stop) - (t)) & ~(ptrdiff_t)3))
 
@@ -137,13 +189,39 @@ cdef extern from *:
         }                                                                                  \\
         out[0] = KMB_SUM(a0); out[1] = KMB_SUM(a1);                                        \\
         out[2] = KMB_SUM(a2); out[3] = KMB_SUM(a3);                                        \\
+    }                                                                                      \\
+    /* two points, each to its own centre, in full (no bound): out = (|x - c|_1,           \\
+       |y - e|_1); blocks only place the abandon checks, so the sums are kmb_l1's */       \\
+    static void kmb_l1_2pts_##T(const T *x, const double *c, const T *y, const double *e,  \\
+                                ptrdiff_t d, double *out) {                                \\
+        KMB_ZERO(a0); KMB_ZERO(a1);                                                        \\
+        ptrdiff_t t = 0, d4 = d & ~(ptrdiff_t)3;                                           \\
+        for (; t < d4; t += 4) {                                                           \\
+            { KMB_XV(T, x, t); KMB_ADDV(a0, xl, xh, c, t); }                               \\
+            { KMB_XV(T, y, t); KMB_ADDV(a1, xl, xh, e, t); }                               \\
+        }                                                                                  \\
+        for (; t < d; t++) {                                                               \\
+            KMB_ADD0(a0, fabs((double)x[t] - c[t]));                                       \\
+            KMB_ADD0(a1, fabs((double)y[t] - e[t]));                                       \\
+        }                                                                                  \\
+        out[0] = KMB_SUM(a0); out[1] = KMB_SUM(a1);                                        \\
     }
     KMB_DEFINE(float)
     KMB_DEFINE(double)
     """
+    void kmb_gather_float(const float* row, const Py_ssize_t* idx, Py_ssize_t m, double* a,
+                          double* lo, double* hi) nogil
+    void kmb_gather_double(const double* row, const Py_ssize_t* idx, Py_ssize_t m, double* a,
+                           double* lo, double* hi) nogil
+    void kmb_count2(const double* a, Py_ssize_t m, double lo, double hi, Py_ssize_t* nlo,
+                    Py_ssize_t* nhi) nogil
     Py_ssize_t kmb_count_zeros(const double* a, Py_ssize_t m, Py_ssize_t* nzero) nogil
     double kmb_l1_float(const float* x, const double* c, Py_ssize_t d, double bound) nogil
     double kmb_l1_double(const double* x, const double* c, Py_ssize_t d, double bound) nogil
+    void kmb_l1_2pts_float(const float* x, const double* c, const float* y, const double* e,
+                           Py_ssize_t d, double* out) nogil
+    void kmb_l1_2pts_double(const double* x, const double* c, const double* y,
+                            const double* e, Py_ssize_t d, double* out) nogil
     void kmb_l1x4_float(const float* x, const double** c, Py_ssize_t d, double bound,
                         double* out) nogil
     void kmb_l1x4_double(const double* x, const double** c, Py_ssize_t d, double bound,
@@ -168,6 +246,15 @@ cdef inline void _l1x4(const floating* x, const double** c, Py_ssize_t d, double
         kmb_l1x4_double(x, c, d, bound, out)
 
 
+cdef inline void _l1_2pts(const floating* x, const double* c, const floating* y,
+                          const double* e, Py_ssize_t d, double* out) noexcept nogil:
+    """out = (_l1(x, c, d, inf), _l1(y, e, d, inf)), computed together."""
+    if floating is float:
+        kmb_l1_2pts_float(x, c, y, e, d, out)
+    else:
+        kmb_l1_2pts_double(x, c, y, e, d, out)
+
+
 def assign_l1(const floating[:, ::1] X,     # IN    (n, d)
               const double[:, ::1] C,       # IN    (k, d) centres
               long long[::1] labels,        # INOUT (n,)  previous labels (or -1), then nearest centre
@@ -180,10 +267,11 @@ def assign_l1(const floating[:, ::1] X,     # IN    (n, d)
     distances are those of testing one centre at a time.
     """
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], k = C.shape[0]
-    cdef Py_ssize_t i, j, j0, lab, r, g, size, nothers
+    cdef Py_ssize_t i, j, j0, j1, lab, r, g, size, nothers
     cdef double best, s
     cdef double inf = float("inf")
     cdef double out[4]
+    cdef double first[2]
     cdef const double* cs[4]
     cdef Py_ssize_t* others = <Py_ssize_t*> malloc(max(k, 1) * sizeof(Py_ssize_t))
     if others == NULL:
@@ -193,7 +281,15 @@ def assign_l1(const floating[:, ::1] X,     # IN    (n, d)
             j0 = labels[i]
             if j0 < 0 or j0 >= k:
                 j0 = 0
-            best = _l1(&X[i, 0], &C[j0, 0], d, inf)
+            if i % 2 == 0:  # the previous centres of points i and i + 1 together
+                if i + 1 < n:
+                    j1 = labels[i + 1]
+                    if j1 < 0 or j1 >= k:
+                        j1 = 0
+                    _l1_2pts(&X[i, 0], &C[j0, 0], &X[i + 1, 0], &C[j1, 0], d, first)
+                else:
+                    first[0] = _l1(&X[i, 0], &C[j0, 0], d, inf)
+            best = first[i % 2]
             lab = j0
             nothers = 0
             for j in range(k):
@@ -316,11 +412,9 @@ cdef inline double _median_unweighted(double* a, Py_ssize_t m, double lo, double
     The value is that of :func:`median`: the same order statistics, the same midpoint.
     """
     cdef Py_ssize_t h = (m - 1) // 2, top = h + 1 - (m & 1), q, b, nb, acc, nzero
-    cdef Py_ssize_t nlo = 0, nhi = 0, nneg
+    cdef Py_ssize_t nlo, nhi, nneg
     cdef double v, v1, v2, r
-    for q in range(m):
-        nlo += a[q] == lo
-        nhi += a[q] == hi
+    kmb_count2(a, m, lo, hi, &nlo, &nhi)
     if nlo > top:          # order statistics h and top are both lo
         r = lo if m & 1 else 0.5 * (lo + lo)
     elif m - nhi <= h:     # order statistics h .. m - 1 are all hi
@@ -474,14 +568,12 @@ def update_medians(const floating[:, ::1] XT,      # IN  (d, n) the points, tran
                     continue
                 s = start[j]
                 a = buf + s
-                lo = hi = <double> row[order[s]]
-                for q in range(m):
-                    v = <double> row[order[s + q]]
-                    a[q] = v
-                    lo = v if v < lo else lo   # minsd / maxsd, no branch
-                    hi = v if v > hi else hi
+                if floating is float:
+                    kmb_gather_float(row, order + s, m, a, &lo, &hi)
+                else:
+                    kmb_gather_double(row, order + s, m, a, &lo, &hi)
                 if lo == hi:  # a constant coordinate (pixels blank in the whole cluster)
-                    C[j, t] = lo
+                    C[j, t] = a[0]
                 elif weighted:
                     memcpy(wbuf, wperm + s, m * sizeof(double))
                     C[j, t] = weighted_median(a, wbuf, m)
