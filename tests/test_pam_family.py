@@ -252,3 +252,24 @@ def test_bad_input(name):
         f(D, 2.5)
     with pytest.raises(ValueError, match="out of range"):
         P.build(D, 0)
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_vector_and_scalar_hit_lists_agree(ties):
+    """The AVX2 listing of affected points (float64, where the CPU has it) and the
+    scalar loop must take exactly the same swaps."""
+    from bench_core.algorithms import _fasterpam
+
+    cases = [(mnist_diss(600), 10), (mnist_diss(600), 40)] + [
+        (random_diss(150, seed, ties=ties), 7) for seed in range(4)]
+    try:
+        for D, k in cases:
+            start = np.random.default_rng(k).choice(D.shape[0], k, replace=False)
+            _fasterpam._force_scalar_compaction(True)
+            scalar = P.fasterpam(D, start)
+            _fasterpam._force_scalar_compaction(False)
+            vector = P.fasterpam(D, start)
+            np.testing.assert_array_equal(scalar.medoids, vector.medoids)
+            assert (scalar.loss, scalar.n_swap, scalar.n_iter) == (vector.loss, vector.n_swap, vector.n_iter)
+    finally:
+        _fasterpam._force_scalar_compaction(False)
