@@ -32,6 +32,7 @@ per point by medoid position (as kmedoids does), PAMMEDSIL keeps the records
 with an empty third slot (index -1).
 """
 
+from libc.math cimport INFINITY, fabs
 from libc.stdlib cimport free, malloc
 
 from ._common cimport dissim_t
@@ -152,11 +153,16 @@ cdef inline double _sum_d(dissim_t a, dissim_t b) noexcept nogil:
 # rewritten, only computed where the case does not need it and then not used.
 cdef extern from *:
     """
-    #if defined(__GNUC__) && !defined(__clang__)
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__) \
+        && !defined(MSC_NO_DISPATCH)
+    #define MSC_NOTRAP __attribute__((optimize("no-trapping-math"), \
+                                      target_clones("avx2", "default")))
+    #elif defined(__GNUC__) && !defined(__clang__)
     #define MSC_NOTRAP __attribute__((optimize("no-trapping-math")))
     #else
     #define MSC_NOTRAP
     #endif
+    #include <math.h>
     #define MSC_R __restrict__
     #define MSC_TERMS(NAME, T)                                                     \
     static MSC_NOTRAP void NAME(const T *row, const double *dn_, const double *ds_, \
@@ -194,7 +200,24 @@ cdef extern from *:
     MSC_TERMS(msc_terms_d, double)
     MSC_TERMS(msc_terms_i, int)
     MSC_TERMS(msc_terms_ll, long long)
+
+    /* sum(x) in any order (the compiler may reassociate: vector partial sums), and
+       sum(|x|); only the error bound of _best_swap depends on it */
+    #if defined(__GNUC__) && !defined(__clang__)
+    __attribute__((optimize("associative-math", "no-signed-zeros", "no-trapping-math")))
+    #endif
+    static MSC_NOTRAP void msc_sum_any(const double *x, Py_ssize_t n, double *sum, double *asum)
+    {
+        double s = 0.0, b = 0.0;
+        for (Py_ssize_t o = 0; o < n; o++) {
+            s += x[o];
+            b += fabs(x[o]);
+        }
+        *sum = s;
+        *asum = b;
+    }
     """
+    void msc_sum_any(const double* x, Py_ssize_t n, double* sum, double* asum) noexcept nogil
     void msc_terms_f(const float* row, const double* dn, const double* ds, const double* dt,
                      const double* rns, const double* rst, const double* rnt, Py_ssize_t nb,
                      double* cn, double* cs, double* ca) noexcept nogil
@@ -252,19 +275,29 @@ cdef inline void _terms(const dissim_t* row,           # IN  (nb,) d(j, o) for t
 cdef double _best_swap(const dissim_t[:, ::1] diss,   # IN  (n, n)
                        Work* w,                        # IN  records, removal loss, schedule
                        Py_ssize_t j, int k,
+                       double threshold,
                        int* best_m) noexcept nogil:
     """Largest decrease of sum(r) from swapping candidate j with some medoid (FastMSC).
 
     Returns the decrease and stores the medoid position in best_m (w.ploss is
-    left with the change per medoid). A vectorised pass computes every point's
-    terms (``_terms``); then acc and, lane by lane (``_schedule``), each
-    ploss[m] = rl[m] + its terms are summed in point order: kmedoids' sums,
-    operation for operation.
+    left with the change per medoid), or -inf when the decrease is certainly
+    below ``threshold`` (the caller only wants candidates above it).
+
+    A vectorised pass computes every point's terms (``_terms``); then, lane by
+    lane (``_schedule``), each ploss[m] = rl[m] + its terms is summed in point
+    order, and so is acc: kmedoids' sums, operation for operation. acc is one
+    chain of n dependent additions, the longest part; it is first summed in 8
+    partial sums (fast, but other bits), with a bound on the difference between
+    any two summation orders (Higham, Accuracy and Stability of Numerical
+    Algorithms, 2002, sect. 4.2: |error| <= gamma_(n-1) sum|x_i|, gamma_m =
+    m u / (1 - m u)). Only when that cannot rule the candidate out is acc summed
+    in point order, so the value returned, and every decision made on it, is
+    the one of the exact order.
     """
     cdef Py_ssize_t n = diss.shape[0], o, i, i0 = 0, e
     cdef int m, l, bl, c
     cdef int nc[LANES]
-    cdef double acc = 0.0, a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0, nxt
+    cdef double acc = 0.0, a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0, nxt, t, margin, asum
     cdef const double* terms = w.terms
     cdef const double* ca = w.ca
     cdef const int* p
@@ -272,8 +305,6 @@ cdef double _best_swap(const dissim_t[:, ::1] diss,   # IN  (n, n)
     cdef const double* rl = w.rl
     w.terms[2 * n] = 0.0
     _terms(&diss[j, 0], &w.s, 0, n, w.terms, w.terms + n, w.ca)
-    for o in range(n):
-        acc += ca[o]
     for l in range(LANES):
         nc[l] = 0
     if w.lane_nc[0] > 0:
@@ -321,6 +352,17 @@ cdef double _best_swap(const dissim_t[:, ::1] diss,   # IN  (n, n)
     for m in range(1, k):
         if ploss[m] > ploss[best_m[0]]:
             best_m[0] = m
+    msc_sum_any(ca, n, &t, &asum)  # acc in another order, and sum |ca|
+    t = ploss[best_m[0]] + t
+    # Both orders are within gamma_(n+16) sum|ca| of the exact sum, so they differ
+    # by at most 2.1 (n + 16) u sum|ca| (u = 2^-53, n u < 0.01), and rounding t
+    # costs u |t|: the margin doubles both. If t + margin < threshold, the exact
+    # order's ploss + acc is below threshold too (rounding is monotone).
+    margin = 4.4e-16 * ((<double> n + 16.0) * asum + fabs(t))
+    if t + margin < threshold:
+        return -INFINITY
+    for o in range(n):
+        acc += ca[o]
     return ploss[best_m[0]] + acc
 
 
@@ -648,7 +690,7 @@ cdef int _fastermsc_loop(const dissim_t[:, ::1] diss, long long* med, int k, Wor
                 break  # a full round without a swap since then
             if j == med[w.rec[j].mn]:
                 continue  # already a medoid
-            if _best_swap(diss, w, j, k, &b) <= 0:
+            if _best_swap(diss, w, j, k, 0.0, &b) <= 0:
                 continue
             n_swap[0] += 1
             lastswap = j
@@ -673,7 +715,7 @@ cdef int _fastmsc_loop(const dissim_t[:, ::1] diss, long long* med, int k, Work*
         for j in range(n):
             if j == med[w.rec[j].mn]:
                 continue
-            change = _best_swap(diss, w, j, k, &b)
+            change = _best_swap(diss, w, j, k, best_change, &b)
             if change <= best_change:
                 continue
             best_change = change
