@@ -27,6 +27,19 @@ Tie-breaking, iteration counting and floating-point operation order follow the
 The candidate j's distances are read as the row ``diss[j, :]`` (row = medoid,
 contiguous); on symmetric input this equals kmedoids' column read.
 
+The FastMSC/FasterMSC candidate pass (``_best_swap``) keeps kmedoids'
+operations and their order but not its loop: (1) a branch-free C loop over
+struct-of-arrays copies of the records computes every point's three terms
+(two divisions per point, operands picked by the case), which the compiler
+vectorises (an AVX2 clone is picked at run time on x86-64 Linux with GCC);
+(2) each ploss[m] is summed over its own precomputed list of points, in point
+order, two lists side by side (``_schedule``), instead of a scatter whose
+store-to-load dependencies stall; (3) acc, a chain of n dependent additions,
+is summed in point order only when a fast sum in another order, with a
+rigorous error bound, cannot already show that the candidate is no
+improvement. Zero terms (points the candidate does not affect) are added as
++0.0, which changes no sum.
+
 k = 2 has no third medoid; FastMSC and FasterMSC then keep the two distances
 per point by medoid position (as kmedoids does), PAMMEDSIL keeps the records
 with an empty third slot (index -1).
@@ -306,15 +319,16 @@ cdef double _best_swap(const dissim_t[:, ::1] diss,   # IN  (n, n)
     A vectorised pass computes every point's terms (``_terms``); then, lane by
     lane (``_schedule``), each ploss[m] = rl[m] + its terms is summed in point
     order, and so is acc: kmedoids' sums, operation for operation. acc is one
-    chain of n dependent additions, the longest part; it is first summed in 8
-    partial sums (fast, but other bits), with a bound on the difference between
+    chain of n dependent additions, the longest part; it is first summed in
+    any order (vector partial sums: fast, but other bits), with a bound on the
+    difference between
     any two summation orders (Higham, Accuracy and Stability of Numerical
     Algorithms, 2002, sect. 4.2: |error| <= gamma_(n-1) sum|x_i|, gamma_m =
     m u / (1 - m u)). Only when that cannot rule the candidate out is acc summed
     in point order, so the value returned, and every decision made on it, is
     the one of the exact order.
     """
-    cdef Py_ssize_t n = diss.shape[0], o, i, i0 = 0, e
+    cdef Py_ssize_t n = diss.shape[0], o, i0 = 0, e
     cdef int m, l, bl, c
     cdef int nc[LANES]
     cdef double acc = 0.0, t, margin, asum
