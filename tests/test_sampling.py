@@ -183,3 +183,13 @@ def test_in_kind_with_pyclustering_clarans():
     gap = ours.loss / their_loss - 1
     print(f"\nCLARANS vs pyclustering clarans on blobs n=100 k=3: loss gap {gap:+.3%}")
     assert gap < 0.25
+
+
+def test_fasterclara_default_samples_follow_the_pair_budget():
+    from bench_core.algorithms.sampling import fasterclara_samples
+
+    assert [fasterclara_samples(400 + 30 * k) for k in (1, 10, 20, 50, 100)] == [5, 4, 2, 1, 1]
+    X = np.random.default_rng(0).standard_normal((900, 3))
+    res = sampling.fasterclara(X, 10, random_state=0)
+    assert (res.extras["sample_size"], res.extras["samples"]) == (700, 4)
+    assert sampling.fasterclara(X, 10, samples=2, random_state=0).extras["samples"] == 2

@@ -36,7 +36,7 @@ register("fastclara/reference", _runner(fastclara),
          description="FastCLARA (Schubert & Rousseeuw 2019): FastPAM1 on 5 samples of 80 + 4k",
          **_COMMON)
 register("fasterclara/reference", _runner(fasterclara),
-         description="FasterCLARA (Schubert & Rousseeuw 2021): FasterPAM on 2 samples of 500 + 20k",
+         description="FasterCLARA (Schubert & Rousseeuw 2021): FasterPAM on samples of 400 + 30k (1 to 5 by budget)",
          **_COMMON)
 register("clarans/reference", _runner(clarans),
          description="CLARANS (Ng & Han 2002): randomized swaps, numlocal restarts", **_COMMON)

@@ -17,9 +17,11 @@ nearest medoid.
 * :func:`fasterclara` -- Schubert & Rousseeuw, "Fast and eager k-medoids
   clustering" (Inf. Syst. 101, 2021): FasterPAM (random start) on the samples.
   The paper's point is that FasterPAM makes much larger samples affordable than
-  CLARA's 40 + 2k or FastCLARA's 80 + 4k; our default, 2 samples of 500 + 20k
-  points with float32 sample matrices, is our own choice, measured on MNIST
-  (README): within 2% of full FasterPAM's loss at k = 10 and 100.
+  CLARA's 40 + 2k or FastCLARA's 80 + 4k; our default, samples of 400 + 30k
+  points, as many as fit a budget of 2 million sampled pairs (at least 1, at
+  most 5: 4 samples at k = 10, 1 at k = 100), float32 sample matrices, is our
+  own choice, measured on MNIST (README): within 2% of full FasterPAM's loss
+  at k = 10 and 100 in under 10% of its time.
 * :func:`clarans` -- Ng & Han, "Efficient and effective clustering methods for
   spatial data mining" (VLDB 1994) and TKDE 14(5) 2002: ``numlocal`` random
   restarts; from each, random (medoid, non-medoid) swaps are tried and taken when
@@ -140,12 +142,11 @@ def _full_result(dist: PointDistances, medoids: np.ndarray, Dk: np.ndarray, **kw
 # ----------------------------------------------------------------------------- CLARA
 
 def _clara(X, k, metric, samples, sample_size, max_iter, init, random_state, keep_medoids,
-           method: str, default_size, sample_dtype=np.float64) -> ClusteringResult:
+           method: str, default_size, sample_dtype=np.float64, default_samples=None) -> ClusteringResult:
     from .pam import fasterpam, fastpam1, pam  # the PAM family's drivers
 
     dist, k = _prepare(X, k, metric)
     n = dist.n
-    samples = check_positive_int(samples, name="samples")
     max_iter = check_positive_int(max_iter, name="max_iter", minimum=0)
     if sample_size is None:
         sample_size = min(n, default_size(k))
@@ -156,6 +157,9 @@ def _clara(X, k, metric, samples, sample_size, max_iter, init, random_state, kee
                          f"expected at least k + 1 = {k + 1} points per sample")
     if sample_size > n:
         raise ValueError(f"sample_size={sample_size} is larger than n = {n}")
+    if samples is None:
+        samples = default_samples(sample_size)
+    samples = check_positive_int(samples, name="samples")
     run_pam = {"pam": pam, "fastpam1": fastpam1, "fasterpam": fasterpam}[method]
     rng = check_random_state(random_state)
     columns: dict[int, np.ndarray] = {}  # distances of all points to a medoid, reused
@@ -209,15 +213,24 @@ def fastclara(X, k: int, metric: str = "euclidean", *, samples: int = 5,
                   "fastpam1", lambda k: 80 + 4 * k)
 
 
-def fasterclara(X, k: int, metric: str = "euclidean", *, samples: int = 2,
+def fasterclara_samples(sample_size: int, budget: int = 2_000_000) -> int:
+    """FasterCLARA's default number of samples: as many of ``sample_size`` points as
+    fit ``budget`` sampled pairs, at least 1 and at most 5."""
+    return int(min(5, max(1, budget // sample_size**2)))
+
+
+def fasterclara(X, k: int, metric: str = "euclidean", *, samples: int | None = None,
                 sample_size: int | None = None, max_iter: int = 100, init: str = "random",
                 random_state=None, keep_medoids: bool = True) -> ClusteringResult:
-    """FasterCLARA (Schubert & Rousseeuw 2021): FasterPAM on 2 samples of 500 + 20k points.
+    """FasterCLARA (Schubert & Rousseeuw 2021): FasterPAM on samples of 400 + 30k points.
 
-    The sample matrices are computed in float32 (the full-data loss in float64).
+    ``samples=None`` takes :func:`fasterclara_samples` of the sample size (4 at
+    k = 10, 1 from k = 50 on). The sample matrices are computed in float32 (the
+    full-data loss in float64).
     """
     return _clara(X, k, metric, samples, sample_size, max_iter, init, random_state, keep_medoids,
-                  "fasterpam", lambda k: 500 + 20 * k, sample_dtype=np.float32)
+                  "fasterpam", lambda k: 400 + 30 * k, sample_dtype=np.float32,
+                  default_samples=fasterclara_samples)
 
 
 # ----------------------------------------------------------------------------- CLARANS
