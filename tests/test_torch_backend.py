@@ -229,6 +229,14 @@ def test_kmeans_fixed_iterations_and_empty_clusters():
     fixed = tkmeans(mnist_x(300), 5, init="random", random_state=0, max_iter=7, tol=None,
                     device=DEVICE)
     assert fixed.n_iter == 7
+    # several clusters empty at once, with tied distances among the farthest points:
+    # the relocation order (farthest first, ties to the lower index) must be the reference's
+    C0 = np.array([[0.0, 0.0], [50.0, 50.0], [-40.0, 3.0], [70.0, -9.0], [4.5, 4.5], [200.0, 0.0]])
+    res = tkmeans(Y, 6, init=C0, device=DEVICE)
+    ref = ref_kmeans(Y, 6, init=C0)
+    assert res.extras["n_relocated"] >= 3
+    np.testing.assert_array_equal(res.labels, ref.labels)
+    np.testing.assert_allclose(res.centers, ref.centers, rtol=0, atol=1e-12)
 
 
 def test_kmedian_against_reference():
