@@ -38,6 +38,7 @@ build: $(STAMP)
 # The tests, then the agreement matrix against the external libraries and one
 # pass of the asv quick profile, so that a broken suite or a lost agreement fails CI.
 test: build browser
+	$(VENV)/bin/ruff check -q bench_core suites tests setup.py
 	$(VPY) -m pytest -q $(PYTEST_ARGS)
 	$(VENV)/bin/kmbench validate --quick
 	$(MAKE) --no-print-directory asv-quick
