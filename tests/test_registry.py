@@ -83,4 +83,6 @@ def test_failing_provider_is_recorded(monkeypatch, tmp_path):
     monkeypatch.setattr(registry, "_PROVIDER_ERRORS", {})
     monkeypatch.setattr(registry, "_ENTRIES", {})
     errors = registry.provider_errors()
-    assert list(errors) == ["kmbench_bad_provider"] and "half-installed" in errors["kmbench_bad_provider"]
+    assert sorted(errors) == ["kmbench_bad_provider", "kmbench_not_written_yet"]
+    assert "half-installed" in errors["kmbench_bad_provider"]
+    assert "No module named 'kmbench_not_written_yet'" in errors["kmbench_not_written_yet"]

@@ -2,8 +2,8 @@
 
 Each subcommand lives in its own module under ``bench_core.cli`` and exposes
 ``add_parser(subparsers)``, which registers the subcommand and sets ``func``
-(called with the parsed arguments, returning an exit code). A module listed in
-:data:`SUBCOMMANDS` that does not exist yet is skipped.
+(called with the parsed arguments, returning an exit code); adding a
+subcommand is adding a module and its name to :data:`SUBCOMMANDS`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import importlib
 import sys
 
 SUBCOMMANDS: tuple[str, ...] = (
-    "datasets", "env", "list", "validate", "run", "report", "reproduce", "regress", "main_job",
+    "datasets", "env", "list", "validate", "run", "report", "reproduce", "regress",
 )
 
 
@@ -24,13 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in SUBCOMMANDS:
-        try:
-            mod = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"{__name__}.{name}":
-                continue
-            raise
-        mod.add_parser(sub)
+        importlib.import_module(f"{__name__}.{name}").add_parser(sub)
     return parser
 
 
