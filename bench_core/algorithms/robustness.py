@@ -28,6 +28,7 @@ METHODS = ("kmeans", "kmedian", "fasterpam", "kmedian-outliers")
 def _centres(method: str, X: np.ndarray, k: int, seed: int, n_init: int, z: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     best = None
+    D = None  # FasterPAM's distance matrix, computed once for all its restarts
     for s in rng.integers(0, 2**31 - 1, size=n_init):
         if method == "kmeans":
             from .kmeans import kmeans
@@ -40,9 +41,10 @@ def _centres(method: str, X: np.ndarray, k: int, seed: int, n_init: int, z: int 
             r = kmedian(X, k, random_state=int(s), n_outliers=z if method == "kmedian-outliers" else 0)
             cur = (r.loss, r.centers)
         else:
-            from ..dissimilarity import dissimilarity
+            if D is None:
+                from ..dissimilarity import dissimilarity
 
-            D = dissimilarity(X, "euclidean", np.float64)
+                D = dissimilarity(X, "euclidean", np.float64)
             loss, labels = cluster("kmedoids", k, diss=D, seed=int(s))
             medoids = _medoids_of(D, labels, k)
             cur = (loss, X[medoids])
