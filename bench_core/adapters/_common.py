@@ -102,8 +102,8 @@ def start_medoids(task: Task, n: int, default_init: str = "random") -> tuple[np.
 def start_centers(task: Task, X: np.ndarray) -> tuple[np.ndarray, str]:
     """Initial centres: ``task.centers`` or k-means++ (D^2) seeding with ``task.seed``.
 
-    The seeding is our own (Arthur & Vassilvitskii 2007, one candidate per step)
-    so that libraries whose seeding is broken or unseeded (pyclustering's
+    The seeding is the reference's (Arthur & Vassilvitskii 2007, one candidate per
+    step) so that libraries whose seeding is broken or unseeded (pyclustering's
     ``kmeans_plusplus_initializer`` fails under NumPy 2) still start reproducibly.
     """
     if task.centers is not None:
@@ -117,18 +117,13 @@ def start_centers(task: Task, X: np.ndarray) -> tuple[np.ndarray, str]:
 
 
 def kmeans_plusplus(X: np.ndarray, k: int, seed) -> np.ndarray:
-    """k-means++ seeding: each new centre drawn with probability proportional to D(x)^2."""
-    rng = check_random_state(seed)
+    """k-means++ (D^2) seeds as points: the reference's seeding
+    (:func:`bench_core.algorithms.kmeans.kmeans_plusplus`), so a seed gives the
+    same start here as for ``kmeans/reference``."""
+    from ..algorithms.kmeans import kmeans_plusplus as seed_rows
+
     Xd = np.asarray(X, dtype=np.float64)
-    n = Xd.shape[0]
-    idx = [int(rng.integers(n))]
-    d2 = np.sum((Xd - Xd[idx[0]]) ** 2, axis=1)
-    for _ in range(1, k):
-        total = d2.sum()
-        nxt = int(rng.choice(n, p=d2 / total)) if total > 0 else int(rng.integers(n))
-        idx.append(nxt)
-        np.minimum(d2, np.sum((Xd - Xd[nxt]) ** 2, axis=1), out=d2)
-    return Xd[idx].copy()
+    return Xd[seed_rows(Xd, k, check_random_state(seed))].copy()
 
 
 # ------------------------------------------------------------ normalisation
