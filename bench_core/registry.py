@@ -12,7 +12,9 @@ with ``available=False`` and the reason.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -58,6 +60,23 @@ class Task:
     max_iter: int | None = None
     n_threads: int = 1
     options: dict[str, Any] = field(default_factory=dict)
+    #: Seconds spent inside :meth:`timed` regions (None: the runnable marked none).
+    timed_seconds: float | None = field(default=None, repr=False, compare=False)
+
+    @contextlib.contextmanager
+    def timed(self) -> Iterator[None]:
+        """Mark the timed region: the call a user of the implementation makes.
+
+        An adapter wraps only the library's public call in ``with task.timed():``,
+        so that converting inputs and normalising the answer are not counted. The
+        harness reports the sum of these regions as ``fit_time``; a runnable that
+        marks none is timed as a whole.
+        """
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timed_seconds = (self.timed_seconds or 0.0) + (time.perf_counter() - t0)
 
     @property
     def n(self) -> int:

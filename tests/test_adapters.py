@@ -64,7 +64,8 @@ def test_medoid_adapter_result_is_normalised(name, dtype):
     assert res.labels.dtype == np.int64 and res.medoids.dtype == np.int64
     assert res.labels.shape == (120,)
     assert_valid(res, task, name)
-    assert "library_seconds" in res.extras
+    # the library's call, and only that, is marked as the timed region
+    assert task.timed_seconds is not None and task.timed_seconds >= 0
 
 
 @pytest.mark.parametrize("name", POINT_ADAPTERS)

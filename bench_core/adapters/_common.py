@@ -5,15 +5,15 @@ project's convention, whatever the library returns: labels ``0..k-1`` with
 cluster ``j`` belonging to ``medoids[j]`` (or ``centers[j]``), medoids as int64
 row indices, and a loss recomputed here from the returned medoids/centres (the
 library's own figure goes to ``extras["library_loss"]``). The time spent in the
-library call alone is kept in ``extras["library_seconds"]`` so that the
-normalisation below never counts against the library in a benchmark.
+library call alone is marked with ``with task.timed():`` (the harness's
+``fit_time``), so that the normalisation below never counts against the
+library in a benchmark.
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib.metadata as md
-import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -41,19 +41,6 @@ def pinned(n_threads: int) -> Iterator[None]:
 
     with threadpool_limits(limits=int(n_threads)):
         yield
-
-
-class Stopwatch:
-    """``with Stopwatch() as sw: ...``; then ``sw.seconds``."""
-
-    seconds: float = 0.0
-
-    def __enter__(self) -> Stopwatch:
-        self._t0 = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.seconds = time.perf_counter() - self._t0
 
 
 # ---------------------------------------------------------------- task inputs

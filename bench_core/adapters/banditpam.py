@@ -19,7 +19,7 @@ import numpy as np
 
 from ..registry import Task, register
 from ..result import ClusteringResult
-from ._common import Stopwatch, dist_version, medoid_result, pinned, task_diss
+from ._common import dist_version, medoid_result, pinned, task_diss
 
 
 def pam(task: Task) -> ClusteringResult:
@@ -35,11 +35,11 @@ def pam(task: Task) -> ClusteringResult:
     if task.seed is not None:
         km.seed = int(task.seed)
     banditpam.set_num_threads(n_threads)
-    with pinned(n_threads), Stopwatch() as sw:
+    with pinned(n_threads), task.timed():
         km.fit(D32, "L2", dist_mat=D32)  # with dist_mat the loss name is not used for distances
     medoids = np.asarray(km.medoids, dtype=np.int64)
     labels = np.asarray(km.labels, dtype=np.int64)
-    extras = {"library_seconds": sw.seconds, "library": "banditpam", "algorithm": algorithm,
+    extras = {"library": "banditpam", "algorithm": algorithm,
               "build_medoids": np.asarray(km.build_medoids, dtype=np.int64).tolist(),
               "steps": int(km.steps), "float32_copy": D.dtype != np.float32}
     return medoid_result(D, medoids, labels, library_loss=float(km.average_loss) * D.shape[0],

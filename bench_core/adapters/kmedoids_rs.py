@@ -23,7 +23,6 @@ import numpy as np
 from ..registry import Task, register
 from ..result import ClusteringResult
 from ._common import (
-    Stopwatch,
     dist_version,
     medoid_result,
     pinned,
@@ -84,13 +83,13 @@ def _swap_runner(fname: str, default_init: str, **fixed):
             kw.pop("random_state", None)
         for key, value in fixed.items():
             kw[key] = value(task) if callable(value) else value
-        with warnings.catch_warnings(), pinned(task.n_threads), Stopwatch() as sw:
+        with warnings.catch_warnings(), pinned(task.n_threads), task.timed():
             # kmedoids warns that the seed is ignored with explicit medoids; for
             # fasterpam it still sets the processing order.
             warnings.filterwarnings("ignore", "Seed will be ignored")
             r = getattr(kmedoids, fname)(D, start, max_iter=max_iter, **kw)
         n_iter = int(r.n_iter or 0)
-        extras = {"library_seconds": sw.seconds, "init": how,
+        extras = {"init": how,
                   "n_cpu": kw.get("n_cpu"), "library": "kmedoids"}
         return medoid_result(D, r.medoids, r.labels, library_loss=r.loss, n_iter=n_iter,
                              n_swap=_n_swap(r), converged=n_iter < max_iter, extras=extras)
@@ -116,10 +115,10 @@ def build(task: Task) -> ClusteringResult:
     import kmedoids
 
     D = task_diss(task)
-    with pinned(task.n_threads), Stopwatch() as sw:
+    with pinned(task.n_threads), task.timed():
         r = kmedoids.pam_build(D, int(task.k))
     return medoid_result(D, r.medoids, r.labels, library_loss=r.loss, n_iter=0, n_swap=0, converged=True,
-                         extras={"library_seconds": sw.seconds, "library": "kmedoids"})
+                         extras={"library": "kmedoids"})
 
 
 def _msc_runner(fname: str, default_init: str, objective: str):
@@ -133,11 +132,11 @@ def _msc_runner(fname: str, default_init: str, objective: str):
         extra_kw = {}
         if fname == "dynmsc":
             extra_kw["minimum_k"] = int(task.options.get("minimum_k", 2))
-        with pinned(task.n_threads), Stopwatch() as sw:
+        with pinned(task.n_threads), task.timed():
             r = getattr(kmedoids, fname)(D, start, max_iter=max_iter, **extra_kw, **kw)
         res = medoid_result(D, r.medoids, r.labels, library_loss=r.loss, n_iter=r.n_iter,
                             n_swap=_n_swap(r), converged=int(r.n_iter or 0) < max_iter,
-                            extras={"library_seconds": sw.seconds, "init": how, "library": "kmedoids"})
+                            extras={"init": how, "library": "kmedoids"})
         value = _objective_value(D, res, objective)
         res.loss = 1.0 - value
         res.extras["silhouette"] = value
@@ -174,11 +173,10 @@ def silhouette(task: Task) -> ClusteringResult:
     D = task_diss(task, allow_int=False)
     med, _ = start_medoids(task, D.shape[0])
     res = medoid_result(D, med)
-    with pinned(task.n_threads), Stopwatch() as sw:
+    with pinned(task.n_threads), task.timed():
         value, _ = kmedoids.silhouette(D, res.labels.astype(np.uintp), n_cpu=max(1, int(task.n_threads)))
     res.loss = float(value)
-    res.extras.update(silhouette=float(value), library_loss=float(value), library_seconds=sw.seconds,
-                      library="kmedoids")
+    res.extras.update(silhouette=float(value), library_loss=float(value), library="kmedoids")
     res.extras.pop("labels_from", None)
     return res
 
@@ -190,11 +188,10 @@ def medoid_silhouette(task: Task) -> ClusteringResult:
     D = task_diss(task, allow_int=False)
     med, _ = start_medoids(task, D.shape[0])
     res = medoid_result(D, med)
-    with pinned(task.n_threads), Stopwatch() as sw:
+    with pinned(task.n_threads), task.timed():
         value, _ = kmedoids.medoid_silhouette(D, med.astype(np.uintp))
     res.loss = float(value)
-    res.extras.update(silhouette=float(value), library_loss=float(value), library_seconds=sw.seconds,
-                      library="kmedoids")
+    res.extras.update(silhouette=float(value), library_loss=float(value), library="kmedoids")
     res.extras.pop("labels_from", None)
     return res
 

@@ -51,7 +51,6 @@ import numpy as np
 from ..registry import Task, register
 from ..result import ClusteringResult
 from ._common import (
-    Stopwatch,
     center_result,
     dist_version,
     labels_from_clusters,
@@ -104,12 +103,12 @@ def _kmedoids(ccore: bool):
         data = D if ccore else D.tolist()  # the Python code indexes data[i][j]: lists are much faster
         algo = kmedoids(data, med.tolist(), tolerance=float(task.options.get("tolerance", 0.0)),
                         ccore=ccore, data_type="distance_matrix", itermax=itermax)
-        with pinned(task.n_threads), Stopwatch() as sw:
+        with pinned(task.n_threads), task.timed():
             algo.process()
         clusters = algo.get_clusters()
         medoids = np.asarray(algo.get_medoids(), dtype=np.int64)
         labels = labels_from_clusters(clusters, D.shape[0])
-        extras = {"library_seconds": sw.seconds, "backend": _backend(ccore), "init": how,
+        extras = {"backend": _backend(ccore), "init": how,
                   "library": "pyclustering"}
         return medoid_result(D, medoids, labels, extras=extras)
     run.__name__ = f"pyclustering_kmedoids_{'ccore' if ccore else 'python'}"
@@ -132,11 +131,11 @@ def _centers_runner(kind: str, ccore: bool, metric: str):
         else:
             from pyclustering.cluster.kmedians import kmedians as algo_cls
         algo = algo_cls(data, C0.tolist(), tolerance=tol, ccore=ccore, **kw)
-        with pinned(task.n_threads), Stopwatch() as sw:
+        with pinned(task.n_threads), task.timed():
             algo.process()
         centers = algo.get_centers() if kind == "kmeans" else algo.get_medians()
         labels = labels_from_clusters(algo.get_clusters(), X.shape[0])
-        extras = {"library_seconds": sw.seconds, "backend": _backend(ccore), "init": how,
+        extras = {"backend": _backend(ccore), "init": how,
                   "library": "pyclustering", "library_metric": metric}
         return center_result(X, np.asarray(centers, dtype=np.float64).reshape(-1, X.shape[1]), labels,
                              objective=objective, assign_metric=metric,
@@ -209,11 +208,11 @@ def clarans(task: Task) -> ClusteringResult:
     max_swaps = int(task.options.get("max_swaps", 100 * k * max(numlocal, 1)))
     algo = algo_cls(X.tolist(), k, numlocal, maxneighbor)
     _limit_swaps(algo, max_swaps)
-    with _seeded_clarans(task.seed), pinned(task.n_threads), Stopwatch() as sw:
+    with _seeded_clarans(task.seed), pinned(task.n_threads), task.timed():
         algo.process()
     medoids = np.asarray(algo.get_medoids(), dtype=np.int64)
     labels = labels_from_clusters(algo.get_clusters(), n)
-    extras = {"library_seconds": sw.seconds, "backend": "python", "library": "pyclustering",
+    extras = {"backend": "python", "library": "pyclustering",
               "numlocal": numlocal, "maxneighbor": maxneighbor, "metric": task.metric,
               "library_metric": "sqeuclidean"}
     return medoid_result_points(X, task.metric, medoids, labels, extras=extras)
@@ -229,14 +228,14 @@ def _silhouette(ccore: bool):
         res.extras.pop("labels_from", None)
         clusters = [np.flatnonzero(res.labels == j).tolist() for j in range(len(med))]
         algo = algo_cls(D if ccore else D, clusters, data_type="distance_matrix", ccore=ccore)
-        with pinned(task.n_threads), Stopwatch() as sw:
+        with pinned(task.n_threads), task.timed():
             algo.process()
         scores = np.asarray(algo.get_score(), dtype=np.float64)
         nan = np.isnan(scores)
         value = float(np.where(nan, 0.0, scores).mean())
         res.loss = value
         res.extras.update(silhouette=value, library_loss=float(scores.mean()), nan_points=int(nan.sum()),
-                          library_seconds=sw.seconds, backend=_backend(ccore), library="pyclustering")
+                          backend=_backend(ccore), library="pyclustering")
         return res
     run.__name__ = f"pyclustering_silhouette_{'ccore' if ccore else 'python'}"
     return run

@@ -18,7 +18,6 @@ import numpy as np
 from ..registry import Task, register
 from ..result import ClusteringResult
 from ._common import (
-    Stopwatch,
     center_result,
     dist_version,
     medoid_result,
@@ -45,11 +44,11 @@ def _kmeans(algorithm: str):
         max_iter = int(task.max_iter) if task.max_iter is not None else 300
         km = KMeans(n_clusters=int(task.k), init=init, n_init=1, max_iter=max_iter,
                     tol=float(task.options.get("tol", 1e-4)), algorithm=algorithm, random_state=task.seed)
-        with warnings.catch_warnings(record=True) as caught, pinned(task.n_threads), Stopwatch() as sw:
+        with warnings.catch_warnings(record=True) as caught, pinned(task.n_threads), task.timed():
             warnings.simplefilter("always", ConvergenceWarning)
             km.fit(X)
         n_iter = int(km.n_iter_)
-        extras = {"library_seconds": sw.seconds, "init": how, "algorithm": algorithm, "library": "scikit-learn"}
+        extras = {"init": how, "algorithm": algorithm, "library": "scikit-learn"}
         if caught:
             extras["warnings"] = [str(w.message) for w in caught]
         return center_result(X, km.cluster_centers_, km.labels_, objective="sqeuclidean",
@@ -75,10 +74,10 @@ def silhouette(task: Task) -> ClusteringResult:
     med, _ = start_medoids(task, D.shape[0])
     res = medoid_result(D, med)
     res.extras.pop("labels_from", None)
-    with pinned(task.n_threads), Stopwatch() as sw:
+    with pinned(task.n_threads), task.timed():
         value = float(silhouette_score(D, res.labels, metric="precomputed"))
     res.loss = value
-    res.extras.update(silhouette=value, library_loss=value, library_seconds=sw.seconds, library="scikit-learn")
+    res.extras.update(silhouette=value, library_loss=value, library="scikit-learn")
     return res
 
 

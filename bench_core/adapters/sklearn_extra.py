@@ -32,7 +32,6 @@ import numpy as np
 from ..registry import Task, register
 from ..result import ClusteringResult
 from ._common import (
-    Stopwatch,
     dist_version,
     medoid_result,
     medoid_result_points,
@@ -106,13 +105,13 @@ def _kmedoids(method: str, default_init: str, *, build_only: bool = False):
                     raise ValueError(f"unknown init {init!r} for scikit-learn-extra; expected one of {INITS}")
                 how = f"{init} (sklearn_extra)"
         est = _estimator(method, k, init, max_iter, task.seed, fixed)
-        with warnings.catch_warnings(record=True) as caught, pinned(task.n_threads), Stopwatch() as sw:
+        with warnings.catch_warnings(record=True) as caught, pinned(task.n_threads), task.timed():
             warnings.simplefilter("always", ConvergenceWarning)
             est.fit(D)
         if caught:
             extras["warnings"] = [str(w.message) for w in caught]
         n_iter = int(getattr(est, "n_iter_", 0) or 0)
-        extras.update(library_seconds=sw.seconds, init=how)
+        extras.update(init=how)
         med_out = np.asarray(est.medoid_indices_)
         if not isinstance(init, str) and fixed is None and len(med_out) != k:
             raise RuntimeError(f"scikit-learn-extra matched {len(med_out)} start rows for k = {k}")
@@ -144,10 +143,10 @@ def clara(task: Task) -> ClusteringResult:
                 max_iter=int(task.max_iter) if task.max_iter is not None else 300,
                 n_sampling=None if n_sampling is None else int(n_sampling),
                 n_sampling_iter=int(task.options.get("n_sampling_iter", 5)), random_state=task.seed)
-    with warnings.catch_warnings(), pinned(task.n_threads), Stopwatch() as sw:
+    with warnings.catch_warnings(), pinned(task.n_threads), task.timed():
         warnings.simplefilter("ignore")
         est.fit(X)
-    extras = {"library_seconds": sw.seconds, "library": "scikit-learn-extra", "metric": task.metric}
+    extras = {"library": "scikit-learn-extra", "metric": task.metric}
     return medoid_result_points(X, task.metric, est.medoid_indices_, est.labels_, library_loss=est.inertia_,
                                 n_iter=int(est.n_iter_), extras=extras)
 

@@ -33,7 +33,17 @@ class Dataset:
     diss: np.ndarray | None = None
     description: str = ""
     params: dict[str, Any] = field(default_factory=dict)
+    #: Every reference partition (``y`` is the first); label 0 may mean noise where
+    #: ``noise_label`` says so (the clustering benchmark suite's convention).
+    labelings: list[np.ndarray] = field(default_factory=list)
+    noise_label: int | None = None
     _checksum: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.y is not None and not self.labelings:
+            self.labelings = [np.asarray(self.y)]
+        elif self.y is None and self.labelings:
+            self.y = self.labelings[0]
 
     @property
     def n(self) -> int:
@@ -79,12 +89,109 @@ _CATALOG: dict[str, tuple[Callable[..., Any], str, dict[str, Any]]] = {
 
 SEEDED = {"blobs", "blobs-outliers", "student-t", "tutorial3", "elbow4"}
 
+#: Data sets named ``PREFIX:REST`` (``REST`` is handed to the loader as ``path``),
+#: registered with ``register_dataset(..., prefix=True)``.
+_PREFIXED: dict[str, tuple[Callable[..., Any], str]] = {}
+
+
+def register_dataset(name: str, loader: Callable[..., Any], *, description: str = "",
+                     defaults: dict[str, Any] | None = None, seeded: bool = False,
+                     prefix: bool = False) -> None:
+    """Add a data set (in-tree or from a plug-in file).
+
+    Parameters
+    ----------
+    name : str
+        The name users pass to ``--datasets``. With ``prefix=True`` the data set is a
+        family named ``name:REST`` (e.g. ``clustbench:fcps/hepta``) and the loader
+        receives ``path=REST``.
+    loader : callable
+        ``loader(n=None, seed=0, **params)`` returning ``(X, y)``, ``X`` alone, a
+        :class:`Dataset`, or a dict with ``X`` and/or ``diss`` and optionally ``y``
+        (or ``labelings``, a list of reference partitions). It receives ``n`` and
+        ``seed`` only when it declares them; otherwise the first ``n`` rows are kept.
+    description : str
+        One line for ``kmbench datasets``.
+    defaults : dict, optional
+        Default parameters (``blobs:k=5,d=10`` overrides them).
+    seeded : bool
+        Whether the loader generates data from ``seed`` (recorded with the rows).
+    """
+    if not name or any(c in name for c in ":,="):
+        raise ValueError(f"data set name {name!r} must be non-empty without ':', ',' or '='")
+    if not callable(loader):
+        raise TypeError(f"the loader of data set {name!r} must be callable, got {type(loader).__name__}")
+    if prefix:
+        _PREFIXED[name] = (loader, description)
+        return
+    if name in _CATALOG and _CATALOG[name][0] is not loader:
+        raise ValueError(f"data set {name!r} is already registered")
+    _CATALOG[name] = (loader, description, dict(defaults or {}))
+    if seeded:
+        SEEDED.add(name)
+
+
+def prefixed_names() -> tuple[str, ...]:
+    """The ``PREFIX`` of every data set family named ``PREFIX:REST`` (besides file: and diss:)."""
+    return tuple(_PREFIXED)
+
 
 def list_datasets() -> dict[str, str]:
     return {name: desc for name, (_, desc, _) in _CATALOG.items()} | {
         "file:PATH": "points from a .npy or .csv file (rows are points)",
         "diss:PATH": "a precomputed dissimilarity matrix from a .npy file",
-    }
+    } | {f"{p}:NAME": desc for p, (_, desc) in _PREFIXED.items()}
+
+
+def _wants(func: Callable[..., Any], param: str) -> bool:
+    import inspect
+
+    try:
+        sig = inspect.signature(func)
+    except (TypeError, ValueError):
+        return False
+    return param in sig.parameters or any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+
+
+def _as_dataset(name: str, out: Any, n: int | None, dtype, description: str,
+                params: dict[str, Any]) -> Dataset:
+    """A loader's answer as a :class:`Dataset`, cut to ``n`` rows, with clear errors."""
+    if isinstance(out, Dataset):
+        ds = out
+    else:
+        X = y = D = None
+        labelings: list[np.ndarray] = []
+        if isinstance(out, dict):
+            X, D, y = out.get("X"), out.get("diss"), out.get("y")
+            labelings = [np.asarray(lab) for lab in out.get("labelings", [])]
+        elif isinstance(out, tuple) and len(out) == 2:
+            X, y = out
+        else:
+            X = out
+        if X is None and D is None:
+            raise ValueError(f"data set {name!r}: the loader returned neither points nor a matrix")
+        if X is not None:
+            X = np.asarray(X)
+            if X.ndim != 2 or not np.issubdtype(X.dtype, np.number):
+                raise ValueError(f"data set {name!r}: points must be a 2-d numeric array, got "
+                                 f"shape {X.shape} of {X.dtype}")
+        if D is not None:
+            D = np.asarray(D)
+            if D.ndim != 2 or D.shape[0] != D.shape[1]:
+                raise ValueError(f"data set {name!r}: the matrix must be square, got shape {D.shape}")
+        ds = Dataset(name, X, None if y is None else np.asarray(y), diss=D, description=description,
+                     params=params, labelings=labelings)
+    total = ds.n
+    if n is not None and n != total:
+        if n > total:
+            raise ValueError(f"n={n} is out of range; {name} has {total} rows")
+        ds = Dataset(ds.name, None if ds.X is None else ds.X[:n], None if ds.y is None else ds.y[:n],
+                     diss=None if ds.diss is None else np.ascontiguousarray(ds.diss[:n, :n]),
+                     description=ds.description, params=ds.params,
+                     labelings=[lab[:n] for lab in ds.labelings], noise_label=ds.noise_label)
+    if ds.X is not None:
+        ds.X = np.ascontiguousarray(ds.X, dtype=dtype)
+    return ds
 
 
 def load_points_file(path: str | Path) -> np.ndarray:
@@ -120,22 +227,24 @@ def get_dataset(name: str, n: int | None = None, *, seed: int = 0, dtype=np.floa
         if n is not None:
             D = np.ascontiguousarray(D[:n, :n])
         return Dataset(name, None, None, diss=D, description=f"dissimilarity matrix from {name[5:]}")
+    prefix, colon, rest = name.partition(":")
+    if colon and prefix in _PREFIXED:
+        loader, desc = _PREFIXED[prefix]
+        kw = {"path": rest} | params
+        if _wants(loader, "seed"):
+            kw["seed"] = seed
+        if _wants(loader, "n"):
+            kw["n"] = n
+        return _as_dataset(name, loader(**kw), n, dtype, desc, params)
     if name not in _CATALOG:
         raise ValueError(f"unknown dataset {name!r}; known: {', '.join(list_datasets())}")
     loader, desc, defaults = _CATALOG[name]
     kw = dict(defaults) | params
-    if name in SEEDED:
+    if name in SEEDED:  # generated with n rows from seed
         if n is not None:
             kw["n"] = n
-        X, y = loader(seed=seed, **kw)
-    elif name == "mnist":
-        X, y = loader(n=n, **kw)
-    else:
-        X, y = loader(**kw)
-        if n is not None:
-            if n > len(X):
-                raise ValueError(f"n={n} is out of range; {name} has {len(X)} rows")
-            X, y = X[:n], y[:n]
-    if name in SEEDED:
+        out = loader(seed=seed, **kw)
         kw["seed"] = seed
-    return Dataset(name, np.ascontiguousarray(X, dtype=dtype), np.asarray(y), description=desc, params=kw)
+    else:
+        out = loader(n=n, **kw) if _wants(loader, "n") else loader(**kw)
+    return _as_dataset(name, out, n, dtype, desc, kw)
