@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from . import families
 from .registry import Task
 from .result import ClusteringResult
 
@@ -175,12 +176,11 @@ def _check_medoids(res: ClusteringResult, task: Task, family: str, algorithm: st
         return
     med = med.astype(np.int64)
     k = len(med)
-    if algorithm == "dynmsc":
-        lo = int(task.options.get("minimum_k", 2))
-        if not lo <= k <= task.k:
-            rep.violations.append(f"{k} medoids, expected between minimum_k={lo} and k={task.k}")
-    elif k != task.k:
-        rep.violations.append(f"{k} medoids for k = {task.k}")
+    fam = families.family(family)
+    lo, hi = fam.k_range(task.k, algorithm, task.options)
+    if not lo <= k <= hi:
+        rep.violations.append(f"{k} medoids for k = {task.k}" if lo == hi else
+                              f"{k} medoids, expected between {lo} and k={hi}")
     out = med[(med < 0) | (med >= n)]
     if len(out):
         rep.violations.append(f"medoids out of range 0..{n - 1}: {out[:MAX_LISTED].tolist()}")
@@ -214,18 +214,10 @@ def _check_medoids(res: ClusteringResult, task: Task, family: str, algorithm: st
     if rep.n_nonempty != k:
         rep.violations.append(f"{k - rep.n_nonempty} empty clusters")
     # the objective
-    if family in ("kmedoids", "sampling"):
-        value = float(assigned.sum())
-    elif family == "msc":
-        s = silhouette_oracle(task.diss, lab) if algorithm == "pamsil" else medoid_silhouette_oracle(rows)
-        value = 1.0 - s
-    elif family == "silhouette":
-        value = silhouette_oracle(task.diss, lab) if algorithm == "silhouette" else medoid_silhouette_oracle(rows)
-    else:
-        value = float(assigned.sum())
+    value = fam.loss(rows, lab, algorithm=algorithm, diss=task.diss)
     rep.recomputed_loss = value
     f32 = task.diss is not None and np.asarray(task.diss).dtype == np.float32
-    if not _close(float(res.loss), value, 1e-6 if family == "silhouette" and f32 else 1e-9):
+    if not _close(float(res.loss), value, max(1e-9, fam.tolerance("float32" if f32 else "float64"))):
         rep.violations.append(f"reported loss {res.loss!r} != recomputed {value!r}")
 
 
@@ -248,7 +240,7 @@ def _check_centers(res: ClusteringResult, task: Task, family: str, algorithm: st
     lab = _check_labels(res.labels, n, k, rep)
     if lab is None:
         return
-    objective = res.extras.get("objective") or ("manhattan" if algorithm == "kmedian" else "sqeuclidean")
+    objective = res.extras.get("objective") or families.family(family).center_metric
     assign = res.extras.get("assign_metric", objective)
     f32 = X.dtype == np.float32
     rtol = 1e-5 if f32 else 1e-9

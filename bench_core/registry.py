@@ -13,6 +13,7 @@ with ``available=False`` and the reason.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import time
 import traceback
@@ -87,6 +88,48 @@ class Task:
         raise ValueError("Task has neither diss nor X")
 
 
+@dataclass(frozen=True)
+class AlgorithmFacts:
+    """What is true of an algorithm whoever implements it.
+
+    ``default_init``: the start the runner uses for ``--init auto`` (``"build"``
+    for PAM, as in the papers; ``"random"`` otherwise). ``options``: keywords
+    every run of it gets. ``validate_options``: keywords for the agreement grid
+    only (e.g. a small CLARANS search). ``limits``: the largest n a grid runs it
+    at, by grid (``{"validate": 250}``; asv profiles by name). ``title``: its
+    name in reports.
+    """
+
+    name: str
+    title: str = ""
+    default_init: str = "random"
+    options: dict[str, Any] = field(default_factory=dict)
+    validate_options: dict[str, Any] = field(default_factory=dict)
+    limits: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.title:
+            object.__setattr__(self, "title", self.name)
+
+
+_ALGORITHMS: dict[str, AlgorithmFacts] = {}
+
+
+def register_algorithm(name: str, **facts: Any) -> AlgorithmFacts:
+    """Declare the facts of algorithm ``name`` (see :class:`AlgorithmFacts`) for all its entries."""
+    if not name or "/" in name:
+        raise ValueError(f"algorithm name {name!r} must be non-empty without '/'")
+    out = AlgorithmFacts(name, **facts)
+    _ALGORITHMS[name] = out
+    return out
+
+
+def algorithm_facts(name: str) -> AlgorithmFacts:
+    """The facts of algorithm ``name`` (defaults where none were declared)."""
+    load()
+    return _ALGORITHMS.get(name) or AlgorithmFacts(name)
+
+
 @dataclass
 class Entry:
     """A registered implementation.
@@ -97,6 +140,11 @@ class Entry:
     expected of that comparison: ``"identical"`` (same medoids, loss to 1e-12),
     ``"same-loss"``, or ``"differs"`` (reported, not failed) with ``note`` saying
     why. ``requires`` lists importable modules the runnable needs.
+
+    Per-algorithm facts (:class:`AlgorithmFacts`: default start, options, size
+    limits, title) are declared once per algorithm with :func:`register_algorithm`
+    and read as ``entry.facts``; an entry may override any of them with the
+    same keywords. ``source`` is the file that registered it.
     """
 
     name: str
@@ -113,6 +161,12 @@ class Entry:
     deterministic: bool = True
     version: Callable[[], str] | None = None
     tags: tuple[str, ...] = ()
+    default_init: str | None = None
+    options: dict[str, Any] | None = None
+    validate_options: dict[str, Any] | None = None
+    limits: dict[str, int] | None = None
+    title: str | None = None
+    source: str = ""
     _availability: tuple[bool, str] | None = field(default=None, repr=False)
 
     @property
@@ -139,11 +193,31 @@ class Entry:
     def available(self) -> bool:
         return self.availability()[0]
 
-    def __call__(self, task: Task) -> ClusteringResult:
+    @property
+    def facts(self) -> AlgorithmFacts:
+        """The algorithm's facts (:func:`register_algorithm`) with this entry's overrides."""
+        base = _ALGORITHMS.get(self.algorithm) or AlgorithmFacts(self.algorithm)
+        own = {f: getattr(self, f) for f in ("default_init", "options", "validate_options", "limits", "title")
+               if getattr(self, f) is not None}
+        return dataclasses.replace(base, **own) if own else base
+
+    def limit(self, context: str) -> int | None:
+        """Largest n that grid ``context`` (``"validate"``, an asv profile) runs this at."""
+        return self.facts.limits.get(context)
+
+    def raw(self, task: Task) -> Any:
+        """The runnable's own answer (a result or plain arrays), after the availability check."""
         ok, why = self.availability()
         if not ok:
             raise UnavailableError(f"{self.name} is unavailable: {why}")
         return self.func(task)
+
+    def __call__(self, task: Task) -> ClusteringResult:
+        """Run on ``task``; plain arrays are normalised into a result, the loss recomputed."""
+        from .families import normalise
+
+        return normalise(self.raw(task), family_name=self.family, algorithm=self.algorithm,
+                         diss=task.diss, X=task.X, metric=task.metric)
 
 
 class UnavailableError(RuntimeError):
@@ -166,15 +240,64 @@ def _module_available(mod: str) -> tuple[bool, str]:
     return _MODULE_CACHE[mod]
 
 
-def register(name: str, func: Callable[[Task], ClusteringResult], *, family: str, **kwargs) -> Entry:
-    """Add an implementation. ``name`` must be ``"<algorithm>/<implementation>"``."""
-    if name.count("/") != 1 or not all(name.split("/")):
-        raise ValueError(f"registry name {name!r} must look like 'algorithm/implementation'")
+_FIELDS = {"input", "language", "description", "reference", "agreement", "note", "requires",
+           "supports_init", "deterministic", "version", "tags", "default_init", "options",
+           "validate_options", "limits", "title"}
+
+
+def register(name: str, func: Callable[[Task], Any], *, family: str, **kwargs) -> Entry:
+    """Add an implementation (in-tree provider or plug-in file).
+
+    Parameters
+    ----------
+    name : str
+        ``"<algorithm>/<implementation>"``; a new algorithm name is allowed.
+    func : callable
+        ``func(task)`` returning a :class:`~bench_core.result.ClusteringResult`, or
+        plain arrays (a dict with ``labels`` and ``medoids`` or ``centers``, optionally
+        ``loss``, ``n_iter``, ``n_swap``; or a ``(labels, medoids)`` tuple) that the
+        harness normalises, recomputing the loss, outside the timed region.
+    family : str
+        One of :data:`bench_core.families.FAMILIES`.
+    **kwargs
+        The other :class:`Entry` fields (``input``, ``reference``, ``agreement``, ...).
+    """
+    from .families import FAMILIES
+
+    where = f" (registered from {_CURRENT_SOURCE})" if _CURRENT_SOURCE else ""
+    if not isinstance(name, str) or name.count("/") != 1 or not all(name.split("/")):
+        raise ValueError(f"registry name {name!r} must look like 'algorithm/implementation'{where}")
+    if not callable(func):
+        raise TypeError(f"{name}: the runnable must be callable, got {type(func).__name__}{where}")
+    if family not in FAMILIES:
+        raise ValueError(f"{name}: unknown family {family!r}; expected one of {', '.join(FAMILIES)}{where}")
+    unknown = set(kwargs) - _FIELDS
+    if unknown:
+        raise TypeError(f"{name}: unknown registry fields {sorted(unknown)}; known: {sorted(_FIELDS)}{where}")
+    if kwargs.get("input", "diss") not in ("diss", "points", "both"):
+        raise ValueError(f"{name}: input must be 'diss', 'points' or 'both', got {kwargs['input']!r}{where}")
+    if kwargs.get("agreement", "identical") not in ("identical", "same-loss", "differs"):
+        raise ValueError(f"{name}: agreement must be 'identical', 'same-loss' or 'differs', "
+                         f"got {kwargs['agreement']!r}{where}")
     if name in _ENTRIES and _ENTRIES[name].func is not func:
-        raise ValueError(f"{name!r} is already registered")
-    entry = Entry(name=name, func=func, family=family, **kwargs)
+        raise ValueError(f"{name!r} is already registered (by {_ENTRIES[name].source or 'bench_core'}){where}")
+    entry = Entry(name=name, func=func, family=family, source=_CURRENT_SOURCE or "", **kwargs)
     _ENTRIES[name] = entry
     return entry
+
+
+_CURRENT_SOURCE: str | None = None
+
+
+@contextlib.contextmanager
+def registering_from(source: str) -> Iterator[None]:
+    """Record ``source`` (a plug-in's path) on the entries registered inside the block."""
+    global _CURRENT_SOURCE
+    previous, _CURRENT_SOURCE = _CURRENT_SOURCE, source
+    try:
+        yield
+    finally:
+        _CURRENT_SOURCE = previous
 
 
 def load() -> None:
@@ -188,6 +311,9 @@ def load() -> None:
             importlib.import_module(mod)
         except Exception:
             _PROVIDER_ERRORS[mod] = traceback.format_exc(limit=3)
+    from .plugins import load_configured
+
+    load_configured()
 
 
 def get(name: str) -> Entry:

@@ -41,7 +41,18 @@ COLUMNS: tuple[str, ...] = (
     "loss", "silhouette", "medoid_silhouette", "silhouette_note",
     "n_iter", "n_swap", "converged", "peak_rss_mb", "extra_rss_mb",
     "medoids", "env_id", "started", "extras",
+    # added later: files without them are read with empty values and extended on --resume
+    "wall_time", "start",
 )
+#: Columns that older results files may lack.
+LATER_COLUMNS: tuple[str, ...] = ("wall_time", "start")
+
+
+def expected_columns() -> tuple[str, ...]:
+    """The header of a new results file: :data:`COLUMNS` and every registered metric."""
+    from .metrics import metrics
+
+    return COLUMNS + tuple(m for m in metrics() if m not in COLUMNS)
 
 #: Statuses. ``ok`` and ``timeout`` count as finished for ``--resume``; ``error``,
 #: ``skipped`` (restart budget spent) and ``unavailable`` are tried again.
@@ -80,6 +91,7 @@ class ResultsFile:
             path = path.with_suffix(".csv") if path.suffix == "" else Path(str(path) + ".csv")
         self.path = path
         self.meta_path = path.with_suffix(".meta.json")
+        self._columns: tuple[str, ...] | None = None
 
     @classmethod
     def named(cls, name: str, directory: Path | None = None) -> ResultsFile:
@@ -99,7 +111,9 @@ class ResultsFile:
         if overwrite:
             self.path.unlink(missing_ok=True)
             self.meta_path.unlink(missing_ok=True)
-        header = _format_row(dict(zip(COLUMNS, COLUMNS, strict=True)), COLUMNS)
+        columns = expected_columns()
+        header = _format_row(dict(zip(columns, columns, strict=True)), columns)
+        self._columns = columns
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             os.write(fd, header)
@@ -107,24 +121,67 @@ class ResultsFile:
         finally:
             os.close(fd)
 
-    def check_header(self) -> None:
+    def header(self) -> tuple[str, ...] | None:
+        """The file's column names (None for an empty file)."""
         with open(self.path, newline="") as fh:
             header = next(csv.reader(fh), None)
+        return None if header is None else tuple(header)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The columns rows are written with: the file's header, else a new file's."""
+        if getattr(self, "_columns", None) is None:
+            self._columns = (self.header() if self.exists() else None) or expected_columns()
+        return self._columns
+
+    def check_header(self) -> None:
+        """Check an existing file before appending; extend an older header with new columns.
+
+        A file written before a column existed (a newer kmbench, or a metric from a
+        plug-in) is rewritten once, atomically, with the columns added at the end and
+        empty values in its old rows. A file with columns the harness does not know
+        (a plug-in's metric not loaded now) keeps them; its rows get empty values.
+        """
+        header = self.header()
         if header is None:  # an empty file: a crash between create and the header write
             self.path.unlink()
             self.create()
             return
-        if tuple(header) != COLUMNS:
+        core = set(COLUMNS) - set(LATER_COLUMNS)
+        if not core <= set(header):
             raise ValueError(
-                f"{self.path} was written with other columns ({len(header)} vs {len(COLUMNS)}: "
-                f"{sorted(set(header) ^ set(COLUMNS))}); write to a new --name")
+                f"{self.path} lacks the columns {sorted(core - set(header))}; it is not a kmbench "
+                "results file (write to a new --name)")
+        missing = [c for c in expected_columns() if c not in header]
+        if missing:
+            self._extend_header(header, missing)
+        self._columns = None
+
+    def _extend_header(self, header: tuple[str, ...], missing: list[str]) -> None:
+        from .atomic import atomic_write
+
+        raw = self.path.read_bytes()
+        if raw and not raw.endswith(b"\n"):
+            raw = raw[:raw.rfind(b"\n") + 1]
+        lines = raw.splitlines(keepends=True)
+        new_header = header + tuple(missing)
+        head = _format_row(dict(zip(new_header, new_header, strict=True)), new_header)
+        pad = b"," * len(missing)
+
+        def write(fh) -> None:
+            fh.write(head)
+            for line in lines[1:]:
+                fh.write(line[:-1] + pad + b"\n")
+        atomic_write(self.path, write)
 
     def append(self, row: dict[str, Any]) -> None:
         """Append one row: a single O_APPEND write of the whole line, then fsync."""
-        unknown = set(row) - set(COLUMNS)
+        columns = self.columns
+        unknown = set(row) - set(columns)
         if unknown:
-            raise ValueError(f"unknown result columns {sorted(unknown)}")
-        line = _format_row(row, COLUMNS)
+            raise ValueError(f"unknown result columns {sorted(unknown)} (the file has {len(columns)} "
+                             f"columns; run with --resume to extend an older file)")
+        line = _format_row(row, columns)
         fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
         try:
             self._drop_torn_tail(fd)
@@ -191,10 +248,13 @@ class ResultsFile:
             raw = raw[:cut]
         df = pd.read_csv(io.BytesIO(raw), dtype={"run_id": str, "dataset_checksum": str, "env_id": str,
                                                  "error": str, "medoids": str, "silhouette_note": str,
-                                                 "impl_version": str, "extras": str})
-        missing = set(COLUMNS) - set(df.columns)
+                                                 "impl_version": str, "extras": str, "start": str})
+        missing = set(COLUMNS) - set(LATER_COLUMNS) - set(df.columns)
         if missing:
             raise ValueError(f"{self.path} lacks columns {sorted(missing)}; not a kmbench results file")
+        for c in LATER_COLUMNS:
+            if c not in df.columns:
+                df[c] = None
         if latest and len(df):
             df = df.drop_duplicates("run_id", keep="last").reset_index(drop=True)
         return df

@@ -42,27 +42,16 @@ from typing import Any
 
 import numpy as np
 
-from . import registry
+from . import families, registry
 from .invariants import check
 from .registry import Entry, Task
 from .result import ClusteringResult
+from .start import initial_medoids
 
-IDENTICAL_RTOL = 1e-12
-CENTERS_F32_RTOL = 1e-6
-
-# Limits that keep slow implementations inside the grid's time budget.
+# Limits that keep slow implementations inside the grid's time budget (per-algorithm
+# limits are the entries' ``limits["validate"]``).
 SLOW_MAX_N = 300            # entries tagged "slow" (pure Python)
 HIGH_DIM = 50               # entries tagged "slow-high-dim" skip data with more features
-MAX_N = {"pamsil": 250, "clarans": 300}
-# Algorithm options every implementation of that algorithm understands.
-OPTIONS: dict[str, dict[str, Any]] = {
-    "dynmsc": {"minimum_k": 2},
-    "clarans": {"numlocal": 1, "maxneighbor": 100},
-}
-# Options for one implementation only (its reference would not understand them).
-IMPL_OPTIONS: dict[str, dict[str, Any]] = {
-    "clarans/pyclustering": {"max_swaps": 50},
-}
 
 
 @dataclass(frozen=True)
@@ -158,14 +147,14 @@ class _Data:
 
     @staticmethod
     def start(case: Case) -> np.ndarray:
-        rng = np.random.default_rng([case.seed, case.k, case.n])
-        return np.sort(rng.choice(case.n, case.k, replace=False)).astype(np.int64)
+        return initial_medoids(case.n, case.k, case.seed)
 
 
 def skip_reason(entry: Entry, case: Case, d: int) -> str | None:
     """Why ``entry`` does not run on ``case`` in the validation grid (None: it runs)."""
-    if entry.algorithm in MAX_N and case.n > MAX_N[entry.algorithm]:
-        return f"{entry.algorithm} is validated up to n = {MAX_N[entry.algorithm]}"
+    cap = entry.limit("validate")
+    if cap is not None and case.n > cap:
+        return f"{entry.algorithm} is validated up to n = {cap}"
     if "slow" in entry.tags and case.n > SLOW_MAX_N:
         return f"slow implementation, validated up to n = {SLOW_MAX_N}"
     if "slow-high-dim" in entry.tags and d > HIGH_DIM:
@@ -175,15 +164,12 @@ def skip_reason(entry: Entry, case: Case, d: int) -> str | None:
 
 def make_task(entry: Entry, case: Case, data: _Data, *, with_start: bool) -> Task:
     """The task of ``case`` for ``entry``'s family (the same for an implementation and its reference)."""
-    opts = dict(OPTIONS.get(entry.algorithm, {}))
+    fam = families.family(entry.family)
     start = data.start(case) if with_start else None
-    if entry.family in ("kmeans", "kmedian"):
-        X = data.X(case)
-        return Task(k=case.k, X=X, centers=None if start is None else np.asarray(X[start], dtype=np.float64),
-                    seed=case.seed, options=opts)
-    if entry.family == "sampling":
-        return Task(k=case.k, X=data.X(case), metric="euclidean", seed=case.seed, options=opts)
-    return Task(k=case.k, diss=data.diss(case), medoids=start, seed=case.seed, options=opts)
+    diss = data.diss(case) if fam.input == "diss" else None
+    return Task(k=case.k, seed=case.seed, metric="euclidean",
+                options=(facts := registry.algorithm_facts(entry.algorithm)).options | facts.validate_options,
+                **fam.task_inputs(diss=diss, X=data.X(case), start=start))
 
 
 # ---------------------------------------------------------------- verdicts
@@ -208,7 +194,7 @@ def compare(ref: ClusteringResult, imp: ClusteringResult, *, family: str, dtype:
     centers = ref.medoids is None
     # centres and silhouette values are computed *from* float32 data by the libraries
     # (in float32 arithmetic, some of them); medoid losses are recomputed in double.
-    tol = CENTERS_F32_RTOL if (centers or family == "silhouette") and dtype == "float32" else IDENTICAL_RTOL
+    tol = families.family(family).tolerance(dtype)
     gap = 0.0 if lr == li else (li - lr) / abs(lr) * 100 if lr != 0 else math.copysign(math.inf, li - lr)
     same_loss = _rel(lr, li) <= tol or abs(lr - li) <= 1e-15
     if centers:
@@ -292,10 +278,10 @@ def run_validation(cases: Iterable[Case], *, algorithms: Iterable[str] | None = 
             if reason:
                 rows.append(Row(**cbase, verdict="not run", status="skipped", detail=reason))
                 continue
-            # silhouettes always evaluate the case's medoids; otherwise both must accept a start
-            with_start = entry.family == "silhouette" or (
-                entry.supports_init and ref_entry.supports_init and entry.family != "sampling"
-                and entry.algorithm != "build")
+            # evaluations always score the case's medoids; otherwise both must accept a start
+            fam = families.family(entry.family)
+            with_start = not fam.clustering or (
+                entry.supports_init and ref_entry.supports_init and fam.start != "none")
             task = make_task(entry, case, data, with_start=with_start)
             key = (ref_entry.name, case, with_start)
             if key not in ref_cache:
@@ -310,9 +296,8 @@ def run_validation(cases: Iterable[Case], *, algorithms: Iterable[str] | None = 
                 rows.append(Row(**cbase, verdict="reference " + ("error" if rerr else "invariant violated"),
                                 status="FAIL", seconds_ref=rsec, detail=rerr or rviol))
                 continue
-            itask = task
-            if entry.name in IMPL_OPTIONS:
-                itask = dataclasses.replace(task, options={**task.options, **IMPL_OPTIONS[entry.name]})
+            # options of this implementation alone (its reference would not understand them)
+            itask = dataclasses.replace(task, options={**task.options, **(entry.validate_options or {})})
             t0 = time.perf_counter()
             try:
                 ires, isec = _timed(entry, itask)

@@ -30,7 +30,6 @@ import itertools
 import json
 import os
 import sys
-import tempfile
 import timeit
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -147,7 +146,8 @@ def entry_or_skip(name: str, n: int) -> registry.Entry:
     ok, why = entry.availability()  # imports the library now, outside any timed code
     if not ok:
         skip(f"{name} is unavailable: {why}")
-    cap = limit_for(name)
+    caps = [c for c in (limit_for(name), entry.limit(PROFILE)) if c is not None]
+    cap = min(caps) if caps else None
     if cap == 0:
         skip(f"{name} is too slow for the {PROFILE} profile (limits in suites/config.json)")
     if cap is not None and n > cap:
@@ -181,9 +181,10 @@ def load_matrix(dataset: str, n: int, dtype: str, metric: str = "euclidean") -> 
 
 
 def initial_medoids(n: int, k: int, seed: int = SEED) -> np.ndarray:
-    """k distinct row indices drawn from a generator seeded by (seed, n, k): the shared start."""
-    rng = np.random.default_rng([seed, n, k])
-    return np.sort(rng.choice(n, size=k, replace=False)).astype(np.int64)
+    """The shared start of every tool (:func:`bench_core.start.initial_medoids`)."""
+    from bench_core.start import initial_medoids as one_start
+
+    return one_start(n, k, seed)
 
 
 class pinned_threads:
@@ -215,10 +216,9 @@ def memoised_fit(memo_dir: str | None, key: tuple, fit) -> dict[str, Any]:
     out = {"loss": float(res.loss), "n_iter": int(res.n_iter), "n_swap": int(res.n_swap),
            "silhouette": None if sil is None else float(sil)}
     if path is not None:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
-            json.dump(out, fh)
-        os.replace(tmp, path)
+        from bench_core.atomic import atomic_write_text
+
+        atomic_write_text(path, json.dumps(out))
     return out
 
 
@@ -300,7 +300,7 @@ class FitBenchmark(Benchmark, ABC):
     def start_medoids(self, cache: dict[str, Any], entry: registry.Entry, dataset: str, n: int,
                       k: int) -> np.ndarray | None:
         """The shared initial medoids, or None for algorithms that choose their own (BUILD)."""
-        if entry.algorithm in NO_START or not entry.supports_init:
+        if not entry.supports_init:
             return None
         start = cache["starts"].get((dataset, n, k))
         return initial_medoids(n, k) if start is None else start
@@ -356,10 +356,6 @@ class SilhouetteTracks(ABC):
         return t["silhouette"] if t["silhouette"] is not None else 1.0 - t["loss"]
 
     track_silhouette.unit = "silhouette"
-
-
-# Algorithms that are their own initialisation: never handed a start.
-NO_START = frozenset({"build"})
 
 
 def matrix_task(cache: dict[str, Any], bench: FitBenchmark, entry: registry.Entry, *, dataset: str,

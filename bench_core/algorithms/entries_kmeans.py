@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from threadpoolctl import threadpool_limits
 
-from ..registry import Task, register
+from ..registry import Task, register, register_algorithm
 from ..result import ClusteringResult
 from .kmeans import kmeans
 
@@ -25,3 +25,6 @@ register("kmeans/reference", _run_kmeans, family="kmeans", input="points", langu
          description="Lloyd's k-means (BLAS blocks, exact near-tie re-ranking), k-means++ seeding; "
                      "the iteration and stopping rule of scikit-learn's lloyd",
          tags=("reference",))
+
+# What is true of each algorithm whoever implements it (titles, default start, grid limits).
+register_algorithm("kmeans", title="k-means")

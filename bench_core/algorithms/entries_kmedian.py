@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..registry import Task, register
+from ..registry import Task, register, register_algorithm
 from ..result import ClusteringResult
 from .kmedian import kmedian
 
@@ -22,3 +22,6 @@ register("kmedian/reference", _run_kmedian, family="kmedian", input="points", la
          description="Lloyd-style k-median in L1: coordinate-wise medians by selection, "
                      "optional weights and outliers",
          tags=("reference",))
+
+# What is true of each algorithm whoever implements it (titles, default start, grid limits).
+register_algorithm("kmedian", title="k-median")

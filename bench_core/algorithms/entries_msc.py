@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..registry import Task, register
+from ..registry import Task, register, register_algorithm
 from ..result import ClusteringResult
 from .msc import dynmsc, fastermsc, fastmsc, pammedsil, pamsil
 
@@ -44,3 +44,10 @@ register("fastermsc/reference", _runner(fastermsc, "random"),
 register("dynmsc/reference", _runner(dynmsc, "random"),
          description="DynMSC (Lenssen & Schubert 2024): FasterMSC from k down to minimum_k, "
                      "best medoid silhouette kept", **_COMMON)
+
+# What is true of each algorithm whoever implements it (titles, default start, grid limits).
+register_algorithm("pamsil", title="PAMSil", default_init="build", limits={"validate": 250})
+register_algorithm("pammedsil", title="PAMMedSil", default_init="build")
+register_algorithm("fastmsc", title="FastMSC")
+register_algorithm("fastermsc", title="FasterMSC")
+register_algorithm("dynmsc", title="DynMSC", options={"minimum_k": 2})

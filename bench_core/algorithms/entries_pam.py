@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..registry import Task, register
+from ..registry import Task, register, register_algorithm
 from ..result import ClusteringResult
 from . import pam as _pam
 
@@ -48,3 +48,10 @@ register("fasterpam/reference-shuffled", _swap_runner(_pam.fasterpam, "random", 
          note="a different candidate order gives a different local optimum", **_COMMON)
 register("alternating/reference", _swap_runner(_pam.alternating, "random"),
          description="Alternating (k-means style) k-medoids (Park & Jun 2009)", **_COMMON)
+
+# What is true of each algorithm whoever implements it (titles, default start, grid limits).
+register_algorithm("build", title="BUILD", default_init="build")
+register_algorithm("pam", title="PAM", default_init="build")
+register_algorithm("fastpam1", title="FastPAM1")
+register_algorithm("fasterpam", title="FasterPAM")
+register_algorithm("alternating", title="Alternating")

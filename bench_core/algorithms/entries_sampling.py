@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..registry import Task, register
+from ..registry import Task, register, register_algorithm
 from ..result import ClusteringResult
 from .sampling import clara, clarans, fastclara, fastclarans, fasterclara
 
@@ -43,3 +43,10 @@ register("clarans/reference", _runner(clarans),
 register("fastclarans/reference", _runner(fastclarans),
          description="FastCLARANS (Schubert & Rousseeuw 2019): each candidate against all medoids",
          **_COMMON)
+
+# What is true of each algorithm whoever implements it (titles, default start, grid limits).
+register_algorithm("clara", title="CLARA")
+register_algorithm("fastclara", title="FastCLARA")
+register_algorithm("fasterclara", title="FasterCLARA")
+register_algorithm("clarans", title="CLARANS", validate_options={"numlocal": 1, "maxneighbor": 100}, limits={"validate": 300})
+register_algorithm("fastclarans", title="FastCLARANS")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_diss, check_labels, check_medoids
-from ..registry import Task, register
+from ..registry import Task, register, register_algorithm
 from ..result import ClusteringResult
 from .assignment import assign
 from .silhouette import medoid_silhouette, silhouette
@@ -51,3 +51,7 @@ register("medoid_silhouette/reference", _run_medoid_silhouette, family="silhouet
          description="Medoid silhouette (Van der Laan et al. 2003), O(nk)",
          supports_init=False,
          tags=("reference",))
+
+# What is true of each algorithm whoever implements it (titles, default start, grid limits).
+register_algorithm("silhouette", title="silhouette")
+register_algorithm("medoid_silhouette", title="medoid silhouette")

@@ -15,6 +15,8 @@ import sys
 SUBCOMMANDS: tuple[str, ...] = (
     "datasets", "env", "list", "validate", "run", "report", "reproduce", "regress",
 )
+#: Subcommands that take ``--plugin PATH.py`` (see :mod:`bench_core.plugins`).
+PLUGIN_COMMANDS: tuple[str, ...] = ("datasets", "list", "validate", "run", "report", "reproduce")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,6 +27,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     for name in SUBCOMMANDS:
         importlib.import_module(f"{__name__}.{name}").add_parser(sub)
+        if name in PLUGIN_COMMANDS:
+            sub.choices[name].add_argument(
+                "--plugin", action="append", default=[], metavar="PATH.py",
+                help="load a plug-in file (an implementation, data set or metric; repeatable; "
+                     "also $KMBENCH_PLUGINS and the kmbench.plugins entry points)")
     return parser
 
 
@@ -32,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if getattr(args, "plugin", None):
+            from ..plugins import load_plugins
+
+            load_plugins(args.plugin)
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("kmbench: interrupted", file=sys.stderr)

@@ -14,21 +14,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..families import FAMILIES
+
 IMPL_NAMES = {
     "reference": "kmbench (Cython)", "kmedoids": "kmedoids (Rust)", "sklearn": "scikit-learn",
     "sklearn_extra": "scikit-learn-extra", "pyclustering": "pyclustering", "banditpam": "BanditPAM",
     "torch": "kmbench (PyTorch)",
 }
-ALGO_NAMES = {
-    "pam": "PAM", "fastpam1": "FastPAM1", "fasterpam": "FasterPAM", "alternating": "Alternating",
-    "build": "BUILD", "pamsil": "PAMSil", "pammedsil": "PAMMedSil", "fastmsc": "FastMSC",
-    "fastermsc": "FasterMSC", "dynmsc": "DynMSC", "clara": "CLARA", "fastclara": "FastCLARA",
-    "fasterclara": "FasterCLARA", "clarans": "CLARANS", "fastclarans": "FastCLARANS",
-    "kmeans": "k-means", "kmedian": "k-median", "silhouette": "silhouette",
-    "medoid_silhouette": "medoid silhouette",
-}
 #: Families whose loss is the k-medoids objective (total deviation), comparable across them.
-TD_FAMILIES = ("kmedoids", "sampling")
+TD_FAMILIES = tuple(f.name for f in FAMILIES.values() if f.total_deviation)
 CELL = ["dataset", "n", "k", "dtype", "metric"]
 
 
@@ -39,7 +33,10 @@ def impl_name(impl: str) -> str:
 
 
 def algo_name(algo: str) -> str:
-    return ALGO_NAMES.get(algo, algo)
+    """The algorithm's title, as its provider declared it (:func:`bench_core.registry.register_algorithm`)."""
+    from ..registry import algorithm_facts
+
+    return algorithm_facts(algo).title
 
 
 @dataclass
