@@ -312,11 +312,13 @@ class FitBenchmark(Benchmark, ABC):
         return memoised_fit(cache.get("memo"), self._memo_key, self.fit)
 
     # -- benchmarks ---------------------------------------------------------------------------
+    # The implementation's own call (Entry.raw): the harness's normalisation of plain
+    # arrays returned by a plug-in is not part of the timed region.
     def time_fit(self, cache, *params):
-        self.entry(self.task)
+        self.entry.raw(self.task)
 
     def peakmem_fit(self, cache, *params):
-        self.entry(self.task)
+        self.entry.raw(self.task)
 
     def track_loss(self, cache, *params):
         return self.tracked(cache)["loss"]

@@ -124,4 +124,9 @@ def run(args: argparse.Namespace) -> int:
 
         out = write_report([results.path], name=results.path.stem, command=command_line())
         print(f"report: {out / 'index.html'}")
+    errors = summary.counts.get("error", 0)
+    if errors:
+        print(f"kmbench run: {errors} run(s) ended in error; see the 'error' column of {results.path}",
+              file=sys.stderr)
+        return 1
     return 0
