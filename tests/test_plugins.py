@@ -82,9 +82,8 @@ def test_examples_run_validate_report(tmp_path):
 def test_example_in_an_asv_suite(clean_registry, tmp_path, monkeypatch):
     """The asv suites see plug-ins from $KMBENCH_PLUGINS: discovery lists them, a fit runs."""
     monkeypatch.setenv("KMBENCH_PLUGINS", os.pathsep.join([str(ALT), str(KM2)]))
-    code = ("import sys; sys.path.insert(0, %r); from suites import common; "
-            "print(common.implementations(family='kmedoids')); print(common.implementations(family='kmeans'))"
-            % str(ROOT))
+    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); from suites import common; "
+            "print(common.implementations(family='kmedoids')); print(common.implementations(family='kmeans'))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
                           env=dict(os.environ), timeout=300)
     assert proc.returncode == 0, proc.stderr

@@ -60,11 +60,10 @@ def task_points(task: Task) -> np.ndarray:
 def start_medoids(task: Task, n: int, default_init: str = "random") -> tuple[np.ndarray, str]:
     """The initial medoids of ``task`` and how they were chosen.
 
-    ``task.medoids`` when given; otherwise ``task.options["init"]`` (default
-    ``default_init``) seeded with ``task.seed``, through the reference
-    :func:`bench_core.algorithms.init.initial_medoids` when it is available
-    (so every adapter starts where the reference would), else ``random``/``first``
-    directly here.
+    ``task.medoids`` when given; otherwise the one start
+    (:func:`bench_core.start.initial_medoids`) of ``task.options["init"]``
+    (default ``default_init``) and ``task.seed``, so every adapter starts where
+    the reference and the runner would.
     """
     if task.medoids is not None:
         med = check_medoids(task.medoids, n, name="task.medoids")
@@ -72,18 +71,9 @@ def start_medoids(task: Task, n: int, default_init: str = "random") -> tuple[np.
             raise ValueError(f"task.medoids has {len(med)} entries but k = {task.k}")
         return med, "given"
     init = task.options.get("init", default_init)
-    try:
-        from ..algorithms.init import initial_medoids
-    except ImportError:
-        initial_medoids = None
-    if initial_medoids is not None and task.diss is not None:
-        return np.asarray(initial_medoids(task.diss, task.k, init, random_state=task.seed), dtype=np.int64), init
-    if init == "random":
-        return check_random_state(task.seed).choice(n, task.k, replace=False).astype(np.int64), init
-    if init == "first":
-        return np.arange(task.k, dtype=np.int64), init
-    raise ValueError(f"init {init!r} needs bench_core.algorithms.init, which is not available; "
-                     "pass explicit task.medoids or init='random'/'first'")
+    from ..start import initial_medoids
+
+    return initial_medoids(n, task.k, task.seed, init, task.diss), init
 
 
 def start_centers(task: Task, X: np.ndarray) -> tuple[np.ndarray, str]:

@@ -20,7 +20,8 @@ import math
 
 import numpy as np
 
-from .._validation import check_choice, check_diss, check_k, check_random_state
+from .._validation import check_choice, check_diss, check_k
+from ..start import rng_for
 
 INITS = ("random", "first", "build", "k-medoids++", "lab")
 
@@ -36,7 +37,7 @@ def initial_medoids(diss, k: int, init: str = "random", random_state=None) -> np
     if init == "build":
         from .pam import build
         return build(D, k).medoids
-    rng = check_random_state(random_state)
+    rng = rng_for(random_state, n, k)  # an int seed: the harness's one start (bench_core.start)
     if init == "random":
         return np.sort(rng.choice(n, size=k, replace=False)).astype(np.int64)
     if init == "k-medoids++":

@@ -41,9 +41,9 @@ from .._validation import (
     check_k,
     check_medoids,
     check_positive_int,
-    check_random_state,
 )
 from ..result import ClusteringResult
+from ..start import rng_for
 from ._device import DeviceMatrix, as_matrix, ceil_div, device_name, sum64
 
 INF = float("inf")
@@ -99,7 +99,7 @@ def _initial(M: DeviceMatrix, medoids, init: str, random_state) -> np.ndarray:
             raise ValueError(f"init {init!r} needs bench_core.algorithms.init; the torch backend "
                              f"itself provides 'build', 'first' and 'random'")
         # as bench_core.algorithms.init does it, without copying a device matrix to the host
-        return np.sort(check_random_state(random_state).choice(n, k, replace=False)).astype(np.int64)
+        return np.sort(rng_for(random_state, n, k).choice(n, k, replace=False)).astype(np.int64)
     return check_medoids(medoids, n)
 
 

@@ -1,0 +1,78 @@
+"""One start: every tool hands the same medoids to an implementation for the same seed."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from bench_core import registry, start
+from bench_core.adapters._common import start_medoids
+from bench_core.algorithms.init import initial_medoids as reference_init
+from bench_core.environment import ROOT
+from bench_core.result import ClusteringResult
+from bench_core.results_io import ResultsFile
+from bench_core.runner import GridSpec, run_grid
+from bench_core.validate import Case, _Data
+
+N, K, SEED = 1000, 10, 0
+
+
+def test_the_start_is_fixed_sorted_distinct_and_depends_on_n_k_seed():
+    a = start.initial_medoids(N, K, SEED)
+    assert a.dtype == np.int64 and np.all(np.diff(a) > 0) and a.min() >= 0 and a.max() < N
+    assert np.array_equal(a, start.initial_medoids(N, K, SEED))
+    assert not np.array_equal(a, start.initial_medoids(N, K, SEED + 1))
+    assert not np.array_equal(a[:5], start.initial_medoids(N, 5, SEED))
+    # the asv suites' scheme since their first results: generator seeded by [seed, n, k]
+    expect = np.sort(np.random.default_rng([SEED, N, K]).choice(N, K, replace=False))
+    assert np.array_equal(a, expect)
+    with pytest.raises(ValueError, match="1 <= k <= n"):
+        start.initial_medoids(5, 6, 0)
+    with pytest.raises(ValueError, match="needs the dissimilarity matrix"):
+        start.initial_medoids(5, 2, 0, "lab")
+
+
+def test_every_tool_starts_from_the_same_medoids(tmp_path, monkeypatch):
+    expected = start.initial_medoids(N, K, SEED)
+    seen: dict[str, np.ndarray] = {}
+
+    # 1. kmbench run: the medoids handed to a (fake) implementation, and the row's start hash
+    def keep(task):
+        seen["run"] = np.asarray(task.medoids).copy()
+        return ClusteringResult(loss=0.0, labels=np.zeros(task.n, dtype=np.int64), medoids=task.medoids)
+
+    monkeypatch.setattr(registry, "_ENTRIES", dict(registry._ENTRIES))
+    registry.register("zzstart/keep", keep, family="kmedoids")
+    rf = ResultsFile(tmp_path / "s.csv")
+    run_grid([GridSpec(algorithms=["zzstart"], datasets=["mnist"], ns=[N], ks=[K], seeds=[SEED],
+                       silhouette=False)], rf, progress=False, isolate=False, use_cache=False)
+    row = rf.load().iloc[0]
+    assert row["start"] == start.start_hash(expected)
+
+    # 2. kmbench validate
+    seen["validate"] = _Data.start(Case("mnist", N, K, "float64", SEED))
+
+    # 3. the asv suites
+    sys.path.insert(0, str(ROOT))
+    from suites import common
+
+    seen["asv"] = common.initial_medoids(N, K, SEED)
+
+    # 4. the adapters (no start given: they draw the one start themselves)
+    D = np.zeros((N, N))
+    seen["adapters"] = start_medoids(registry.Task(k=K, diss=D, seed=SEED), N)[0]
+
+    # 5. the reference functions' own random start, and the torch backend's
+    seen["reference"] = reference_init(D, K, "random", random_state=SEED)
+    try:
+        from bench_core.gpu._device import as_matrix
+        from bench_core.gpu.pam import _initial
+    except ImportError:
+        pass
+    else:
+        seen["torch"] = _initial(as_matrix(D[:N, :N], device="cpu"), K, "random", SEED)
+
+    for tool, medoids in seen.items():
+        assert np.array_equal(np.sort(medoids), expected), tool
