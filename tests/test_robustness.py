@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench_core.algorithms.robustness import centre_error, markdown, one_d_example, outlier_table
+from bench_core.experiments.robustness import centre_error, markdown, one_d_example, outlier_table
 
 
 def test_one_d_example_mean_22_median_3():

@@ -12,11 +12,13 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from ..environment import ROOT, summary_line
+from ..families import FAMILIES
 from ..results_io import command_line, load_many
 from . import html as html_mod
 from . import latex
@@ -27,11 +29,22 @@ from .tables import (
     joss_tables,
     loss_table,
     runtime_table,
+    side_by_side_table,
     speedup_table,
     status_table,
 )
 
-REPORTS_DIR = ROOT / "reports"
+REPORTS_DIR = Path(os.environ.get("KMBENCH_REPORTS", ROOT / "reports"))
+
+
+def relative(path: str | Path) -> str:
+    """``path`` relative to the project root when it lies inside it (reports never print
+    this machine's absolute paths), else as given."""
+    p = Path(path).resolve()
+    try:
+        return str(p.relative_to(ROOT.resolve()))
+    except ValueError:
+        return str(path)
 
 
 def provenance(df, meta: dict, report_command: str | None) -> tuple[str, list[str], list[str]]:
@@ -64,13 +77,19 @@ def write_report(paths: Iterable[str | Path], name: str | None = None, *, out_di
         shutil.rmtree(out / sub, ignore_errors=True)
     command = command or command_line()
     caption, machines, commands = provenance(df, meta, command)
+    meta["sources"] = [relative(p) for p in meta["sources"]]
 
     sections: list[tuple[str, list[Table]]] = [("JOSS-paper layout", joss_tables(df, caption))]
     if extra is not None:
         sections += extra(df, caption)
+    # one section per family, in the order of bench_core.families (runtime, then loss)
+    for fam in FAMILIES.values():
+        sub = df[df["family"] == fam.name]
+        if len(sub):
+            sections.append((fam.title, runtime_table(sub, caption, tag=fam.name)
+                             + loss_table(sub, caption, tag=fam.name)))
     sections += [
-        ("Runtime per implementation, n and k", runtime_table(df, caption)),
-        ("Loss relative to the best per cell", loss_table(df, caption)),
+        ("Our implementations against their peers", side_by_side_table(df, caption)),
         ("Speed-up over PAM", speedup_table(df, caption)),
         ("Distance matrices", diss_table(df, caption)),
         ("Runs that did not finish", status_table(df, caption)),

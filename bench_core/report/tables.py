@@ -182,10 +182,14 @@ def joss_tables(df_all: pd.DataFrame, caption: str) -> list[Table]:
     return tables
 
 
-def runtime_table(df_all: pd.DataFrame, caption: str) -> list[Table]:
-    """Median fit time and interquartile range over seeds, per implementation, n and k."""
+def runtime_table(df_all: pd.DataFrame, caption: str, tag: str = "") -> list[Table]:
+    """Median fit time and interquartile range over seeds, per implementation, n and k.
+
+    ``tag`` (e.g. a family name) makes the table ids unique within a report.
+    """
     ok = ok_rows(df_all)
     tables = []
+    prefix = f"{tag}-" if tag else ""
     for (dataset, dtype, metric), grp in ok.groupby(["dataset", "dtype", "metric"], sort=True):
         g = grp.groupby(["entry", "n", "k"], sort=True)
         rows = []
@@ -198,7 +202,7 @@ def runtime_table(df_all: pd.DataFrame, caption: str) -> list[Table]:
                          fmt(float(np.nanmedian(r["extra_rss_mb"])) if r["extra_rss_mb"].notna().any()
                              else None, 3)])
         tables.append(Table(
-            id=f"runtime-{dataset}-{dtype}-{metric}", title=f"Runtime on {dataset} ({metric}, {dtype})",
+            id=f"{prefix}runtime-{dataset}-{dtype}-{metric}", title=f"Runtime on {dataset} ({metric}, {dtype})",
             columns=["implementation", "algorithm", "n", "k", "runs", "median s", "IQR s", "ns per N²",
                      "extra MiB"],
             rows=rows, caption=caption,
@@ -208,11 +212,20 @@ def runtime_table(df_all: pd.DataFrame, caption: str) -> list[Table]:
     return tables
 
 
-def loss_table(df_all: pd.DataFrame, caption: str) -> list[Table]:
-    """Mean loss relative to the best loss any implementation found in the same cell."""
+def loss_table(df_all: pd.DataFrame, caption: str, tag: str = "") -> list[Table]:
+    """Mean loss relative to the best loss any implementation found in the same cell.
+
+    Losses are compared within a family's objective (the total-deviation families
+    share one); ``tag`` makes the table ids unique within a report.
+    """
     ok = ok_rows(df_all)
     tables = []
-    for fam_name, fams in (("k-medoids", TD_FAMILIES), ("k-means", ("kmeans",)), ("k-median", ("kmedian",))):
+    groups: dict[str, tuple[str, ...]] = {"total deviation": TD_FAMILIES}
+    for f in FAMILIES.values():
+        if not f.total_deviation:
+            groups[f.title] = (f.name,)
+    prefix = f"{tag}-" if tag else ""
+    for fam_name, fams in groups.items():
         sub = ok[ok["family"].isin(fams)]
         if sub.empty:
             continue
@@ -229,7 +242,8 @@ def loss_table(df_all: pd.DataFrame, caption: str) -> list[Table]:
                              str(len(r)), fmt(r["loss"].mean(), 6), f"{100 * rel.mean():.3f}%",
                              f"{100 * rel.max():.3f}%", f"{100 * hit:.0f}%", fmt(sil, 4), fmt(msil, 4)])
         tables.append(Table(
-            id=f"loss-{fam_name}", title=f"Loss relative to the best found per cell ({fam_name} objective)",
+            id=prefix + "loss-" + "".join(c if c.isalnum() else "-" for c in fam_name.lower()),
+            title=f"Loss relative to the best found per cell ({fam_name} objective)",
             columns=["implementation", "algorithm", "data", "n", "k", "runs", "mean loss", "mean rel.",
                      "worst rel.", "best found", "silhouette", "medoid sil."],
             rows=rows, caption=caption,
@@ -353,3 +367,48 @@ def status_table(df_all: pd.DataFrame, caption: str) -> list[Table]:
     return [Table(id="not-finished", title="Runs that did not finish",
                   columns=["entry", "data", "n", "k", "status", "runs", "reason"], rows=rows,
                   align="lllrlrl", caption=caption)]
+
+
+def side_by_side_table(df_all: pd.DataFrame, caption: str, ours: str = "reference") -> list[Table]:
+    """Our implementation against every peer of the same algorithm, cell by cell, in one run.
+
+    Per (algorithm, data set, n, k, dtype, threads): the median fit time of ``ours``
+    and of each peer over the seeds both finished, their ratio (ours / peer: below 1
+    is faster), and whether they ended at the same medoids (or the same loss) seed
+    by seed. Rows from different machines are never compared (``env_id``).
+    """
+    ok = ok_rows(df_all)
+    if ok.empty:
+        return []
+    ok["n_threads"] = pd.to_numeric(ok["n_threads"], errors="coerce").fillna(1).astype(int)
+    keys = ["algorithm", "dataset", "n", "k", "dtype", "metric", "n_threads", "env_id"]
+    rows = []
+    for key, cell in ok.groupby(keys, sort=True, dropna=False):
+        mine = cell[cell["implementation"] == ours].set_index("seed")
+        if mine.empty:
+            continue
+        for impl, peer in cell[cell["implementation"] != ours].groupby("implementation", sort=True):
+            peer = peer.set_index("seed")
+            seeds = mine.index.intersection(peer.index)
+            if not len(seeds):
+                continue
+            t_ours = float(np.median(mine.loc[seeds, "fit_time"]))
+            t_peer = float(np.median(peer.loc[seeds, "fit_time"]))
+            same_med = sum(str(mine.loc[s, "medoids"]) == str(peer.loc[s, "medoids"]) for s in seeds)
+            same_loss = sum(bool(np.isclose(mine.loc[s, "loss"], peer.loc[s, "loss"], rtol=1e-12, atol=0))
+                            for s in seeds)
+            agree = (f"{same_med}/{len(seeds)} same medoids" if mine["medoids"].notna().any()
+                     else f"{same_loss}/{len(seeds)} same loss")
+            rows.append([algo_name(key[0]), impl_name(impl), key[1], f"{int(key[2]):,}", str(int(key[3])),
+                         key[4], str(key[6]), str(len(seeds)), fmt(t_ours, 3), fmt(t_peer, 3),
+                         f"{t_ours / t_peer:.2f}×" if t_peer > 0 else "—", agree])
+    if not rows:
+        return []
+    return [Table(
+        id=f"side-by-side-{ours}", title=f"{impl_name(ours)} against each peer, side by side",
+        columns=["algorithm", "peer", "data", "n", "k", "dtype", "threads", "runs", f"{impl_name(ours)} s",
+                 "peer s", "ratio", "agreement"],
+        rows=rows, caption=caption,
+        notes=["Median fit time over the seeds both finished, from the same starts, in one run on one "
+               "machine; ratio = ours / peer (below 1: ours is faster). Fit time is the implementation's own "
+               "call (the library's public function for a peer)."])]

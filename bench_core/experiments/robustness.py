@@ -11,7 +11,7 @@
 * :func:`one_d_example`: the points {1, 2, 3, 4, 100} with k = 1: the k-means centre is
   the mean, 22; the k-median centre and the k-medoids medoid are the median, 3.
 
-``python -m bench_core.algorithms.robustness`` prints both as Markdown.
+``python -m bench_core.experiments.robustness`` prints both as Markdown.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from ..algorithms.kselect import cluster
 from ..datasets import make_blobs_outliers
-from .kselect import cluster
 
 METHODS = ("kmeans", "kmedian", "fasterpam", "kmedian-outliers")
 
@@ -31,12 +31,12 @@ def _centres(method: str, X: np.ndarray, k: int, seed: int, n_init: int, z: int 
     D = None  # FasterPAM's distance matrix, computed once for all its restarts
     for s in rng.integers(0, 2**31 - 1, size=n_init):
         if method == "kmeans":
-            from .kmeans import kmeans
+            from ..algorithms.kmeans import kmeans
 
             r = kmeans(X, k, random_state=int(s))
             cur = (r.loss, r.centers)
         elif method in ("kmedian", "kmedian-outliers"):
-            from .kmedian import kmedian
+            from ..algorithms.kmedian import kmedian
 
             r = kmedian(X, k, random_state=int(s), n_outliers=z if method == "kmedian-outliers" else 0)
             cur = (r.loss, r.centers)
@@ -88,8 +88,8 @@ def outlier_table(fractions=(0.0, 0.05, 0.2), *, n: int = 1000, k: int = 5, d: i
 
 def one_d_example(points=(1.0, 2.0, 3.0, 4.0, 100.0)) -> dict[str, float]:
     """Centre of the single cluster of ``points`` by each method (mean 22, median 3)."""
-    from .kmeans import kmeans
-    from .kmedian import kmedian
+    from ..algorithms.kmeans import kmeans
+    from ..algorithms.kmedian import kmedian
 
     X = np.asarray(points, dtype=np.float64).reshape(-1, 1)
     D = np.abs(X - X.T)

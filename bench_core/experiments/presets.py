@@ -1,0 +1,311 @@
+"""``kmbench reproduce PRESET``: named experiments, each ending in a report.
+
+- ``quick`` (the main job of ``make bench``): every family on the bundled MNIST images, one
+  report with a section each: the PAM family at n = 500, 1,000 and 2,000, k = 10 (and
+  k = 5, 20 at n = 1,000), 3 restarts, every registered implementation (pure-Python ones at
+  n = 500 only); medoid silhouette clustering (PAMSil at n = 200); CLARA/CLARANS, k-means and
+  k-median at n = 2,000; and k selection (elbow, silhouette, gap) on two synthetic sets
+  with known k. About two minutes on 2 cores.
+- ``joss-table``: Schubert & Lenssen (2022), JOSS 7(75):4183, Table 1: the first 10,000
+  bundled MNIST images, k = 10, 25 restarts. PAM-type implementations that would take hours
+  get a restart budget (later restarts are recorded as skipped and the table marks them †;
+  PAM starts from the deterministic BUILD, so its restarts repeat one another anyway);
+  pure-Python implementations run at n = 1,000 and are marked ‡.
+- ``fasterpam-vs-pam``: MNIST n = 10,000, k = 100: FasterPAM (10 restarts) against PAM, which
+  runs at n = 1,000, 2,000, 5,000, 10,000 until it exceeds the time limit; its time at
+  larger n is extrapolated from the fitted slope and labelled so in the tables and figures.
+- ``kselect``: elbow, silhouette sweep and gap statistic for k-means, k-median and k-medoids
+  on synthetic sets with a known number of clusters.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..runner import GridSpec
+
+PAM_FAMILY = ["fasterpam", "fastpam1", "pam", "alternating"]
+PURE_PYTHON = ["*-python"]
+
+
+@dataclass
+class Preset:
+    name: str
+    description: str
+    grids: list[GridSpec] = field(default_factory=list)
+    title: str = ""
+    custom: Callable[..., Path] | None = None
+    #: A smaller grid of the same comparisons (``--quick``; run in CI).
+    quick_grids: list[GridSpec] | None = None
+
+
+def _perf_pam(n: int, n_pam: int, seeds: list[int], threads: list[int] = (1,)) -> list[GridSpec]:
+    """Ours against kmedoids, one process at a time, the same starts (the former perf_pam script)."""
+    common = dict(datasets=["mnist"], seeds=seeds, time_limit=900.0, silhouette=False,
+                  exclude=PURE_PYTHON + ["*-parallel", "*torch*"])
+    grids = []
+    for t in threads:
+        grids += [
+            GridSpec(algorithms=["fasterpam", "alternating"], implementations=["reference", "kmedoids"],
+                     ns=[n], ks=[10, 100], n_threads=t, label=f"FasterPAM and Alternating, {t} thread(s)",
+                     **common),
+            GridSpec(algorithms=["fastpam1", "pam"], implementations=["reference", "kmedoids"], ns=[n_pam],
+                     ks=[10, 100], n_threads=t, label=f"FastPAM1 and PAM SWAP, {t} thread(s)", **common),
+            GridSpec(algorithms=["build"], implementations=["reference", "kmedoids"], ns=[n], ks=[100],
+                     seeds=[0], n_threads=t, datasets=["mnist"], time_limit=900.0, silhouette=False,
+                     label=f"BUILD, {t} thread(s)"),
+            GridSpec(algorithms=["silhouette", "medoid_silhouette"], implementations=["reference", "kmedoids"],
+                     ns=[n], ks=[10], n_threads=t, label=f"silhouettes, {t} thread(s)", **common),
+        ]
+    return grids
+
+
+def _perf_msc(n: int, n_slow: int, seeds: list[int]) -> list[GridSpec]:
+    """FastMSC/FasterMSC against PAMMEDSIL and kmedoids; FasterCLARA against FasterPAM."""
+    common = dict(datasets=["mnist"], seeds=seeds, time_limit=900.0, silhouette=False,
+                  exclude=PURE_PYTHON + ["*-parallel", "*torch*"])
+    return [
+        GridSpec(algorithms=["fastmsc", "pammedsil"], implementations=["reference"], ns=[n_slow],
+                 ks=[5, 10, 20], label="FastMSC vs PAMMEDSIL", **common),
+        GridSpec(algorithms=["fastermsc"], implementations=["reference", "kmedoids"], ns=[n], ks=[10],
+                 label="FasterMSC vs kmedoids", **common),
+        GridSpec(algorithms=["fasterclara", "fasterpam"], implementations=["reference"], ns=[n],
+                 ks=[10, 100], label="FasterCLARA vs FasterPAM", **common),
+    ]
+
+
+def _perf_kmeans(n: int, n_median: int, seeds: list[int]) -> list[GridSpec]:
+    """k-means against scikit-learn, k-median against pyclustering (fixed iterations)."""
+    common = dict(datasets=["mnist"], seeds=seeds, time_limit=900.0, silhouette=False, exclude=["*torch*"])
+    return [
+        GridSpec(algorithms=["kmeans"], implementations=["reference", "sklearn"], ns=[n], ks=[10, 100],
+                 max_iter=20, label="k-means, 20 Lloyd iterations", **common),
+        GridSpec(algorithms=["kmedian"], implementations=["reference", "pyclustering"], ns=[n_median], ks=[10],
+                 max_iter=10, label="k-median, 10 iterations", **common),
+    ]
+
+
+def _perf_gpu(ns: list[int], seeds: list[int]) -> list[GridSpec]:
+    """The torch backend against the CPU (kmedoids and the reference), from the same starts."""
+    common = dict(datasets=["mnist"], seeds=seeds, time_limit=1800.0, silhouette=False)
+    return [
+        GridSpec(algorithms=["pam", "fastpam1", "fasterpam"], implementations=["torch*", "reference", "kmedoids"],
+                 ns=ns, ks=[10, 100], label="PAM family on the GPU", **common),
+        GridSpec(algorithms=["kmeans"], implementations=["torch*", "reference"], ns=ns, ks=[100], max_iter=50,
+                 label="k-means, 50 iterations", **common),
+    ]
+
+
+MSC_FAMILY = ["fastmsc", "fastermsc", "pammedsil", "dynmsc"]
+SAMPLING = ["clara", "fastclara", "fasterclara", "clarans", "fastclarans"]
+
+
+def _quick() -> list[GridSpec]:
+    common = dict(algorithms=PAM_FAMILY, datasets=["mnist"], seeds=[0, 1, 2], time_limit=60.0,
+                  restart_budget=30.0)
+    rest = dict(datasets=["mnist"], time_limit=60.0, restart_budget=30.0, exclude=PURE_PYTHON)
+    return [
+        GridSpec(ns=[500, 1000, 2000], ks=[10], exclude=PURE_PYTHON, label="runtime vs n", **common),
+        GridSpec(ns=[1000], ks=[5, 20], exclude=PURE_PYTHON, label="runtime vs k", **common),
+        GridSpec(algorithms=PAM_FAMILY, entries=[], implementations=["*-python"], datasets=["mnist"],
+                 ns=[500], ks=[10], seeds=[0], time_limit=30.0, label="pure Python, n = 500 only"),
+        GridSpec(algorithms=MSC_FAMILY, ns=[1000], ks=[10], seeds=[0, 1], label="medoid silhouette", **rest),
+        GridSpec(algorithms=["pamsil"], ns=[200], ks=[5], seeds=[0], label="PAMSil, n = 200 only", **rest),
+        GridSpec(algorithms=SAMPLING, ns=[2000], ks=[10], seeds=[0, 1, 2], label="sampling", **rest),
+        GridSpec(algorithms=["kmeans", "kmedian"], ns=[2000], ks=[10], seeds=[0, 1, 2],
+                 label="k-means and k-median", **rest),
+    ]
+
+
+#: k selection in the quick preset: two synthetic sets, k = 1..8, 5 reference sets for the gap.
+QUICK_KSELECT = dict(sets=(("elbow4", {}, 4), ("blobs", {"k": 5, "d": 2}, 5)), ks=range(1, 9), B=5)
+
+
+def _joss() -> list[GridSpec]:
+    return [
+        GridSpec(algorithms=PAM_FAMILY, datasets=["mnist"], ns=[10000], ks=[10], seeds=list(range(25)),
+                 exclude=PURE_PYTHON, time_limit=1800.0, restart_budget=600.0, silhouette_max_n=10000,
+                 label="JOSS Table 1"),
+        GridSpec(algorithms=PAM_FAMILY, implementations=["*-python"], datasets=["mnist"], ns=[1000], ks=[10],
+                 seeds=[0, 1, 2], time_limit=600.0, restart_budget=600.0, label="pure Python, n = 1,000 only"),
+    ]
+
+
+def _fvp() -> list[GridSpec]:
+    return [
+        GridSpec(algorithms=["fasterpam", "pam"], datasets=["mnist"], ns=[1000, 2000, 5000, 10000], ks=[100],
+                 seeds=[0], exclude=PURE_PYTHON, time_limit=900.0, label="FasterPAM and PAM over n"),
+        GridSpec(algorithms=["fasterpam"], datasets=["mnist"], ns=[10000], ks=[100], seeds=list(range(1, 10)),
+                 time_limit=900.0, label="FasterPAM restarts"),
+    ]
+
+
+PRESETS: dict[str, Preset] = {
+    "quick": Preset("quick", "PAM family on MNIST n <= 2,000 (a few minutes)", _quick(),
+                    "Quick benchmark: the PAM family on bundled MNIST"),
+    "joss-table": Preset("joss-table", "JOSS Table 1: MNIST n = 10,000, k = 10, 25 restarts", _joss(),
+                         "JOSS Table 1 reproduction: MNIST n = 10,000, k = 10"),
+    "fasterpam-vs-pam": Preset("fasterpam-vs-pam", "FasterPAM vs PAM on MNIST n = 10,000, k = 100", _fvp(),
+                               "FasterPAM vs PAM: MNIST n = 10,000, k = 100"),
+    "kselect": Preset("kselect", "elbow, silhouette and gap statistic on synthetic sets with known k"),
+    "perf-pam": Preset("perf-pam", "the PAM family and silhouettes against kmedoids, 1 and 2 threads, MNIST "
+                       "n = 10,000 (PAM SWAP, FastPAM1 n = 2,000)", _perf_pam(10000, 2000, [0, 1, 2], [1, 2]),
+                       "Reference PAM family against kmedoids, side by side",
+                       quick_grids=_perf_pam(1000, 500, [0], [1])),
+    "perf-msc": Preset("perf-msc", "FastMSC vs PAMMEDSIL (n = 2,000), FasterMSC vs kmedoids and FasterCLARA vs "
+                       "FasterPAM (n = 10,000)", _perf_msc(10000, 2000, [0, 1, 2]),
+                       "Medoid silhouette and sampling, side by side", quick_grids=_perf_msc(1000, 300, [0])),
+    "perf-kmeans": Preset("perf-kmeans", "k-means against scikit-learn (n = 10,000), k-median against "
+                          "pyclustering (n = 1,000)", _perf_kmeans(10000, 1000, [0, 1, 2, 3, 4]),
+                          "k-means and k-median against their peers", quick_grids=_perf_kmeans(1000, 300, [0])),
+    "perf-gpu": Preset("perf-gpu", "the torch backend (GPU when present) against the CPU, MNIST n = 10,000",
+                       _perf_gpu([10000], [0, 1, 2]), "The torch backend against the CPU",
+                       quick_grids=_perf_gpu([300], [0])),
+}
+
+
+def reproduce(name: str, *, resume: bool = False, progress: bool = True, results_name: str | None = None,
+              command: str | None = None, log=print, quick: bool = False) -> Path:
+    """Run preset ``name`` and write its report; returns the report folder.
+
+    ``quick`` runs the preset's smaller grid (the same comparisons; CI runs these).
+    """
+    from ..report import write_report
+    from ..results_io import ResultsFile
+    from ..runner import run_grid
+
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}")
+    preset = PRESETS[name]
+    command = command or f"kmbench reproduce {name}"
+    if name == "kselect":
+        return kselect_report(command=command, log=log)
+    rname = results_name or (f"{name}-quick" if quick else name)
+    results = ResultsFile.named(rname)
+    fresh = not resume
+    if quick and not preset.quick_grids:
+        raise ValueError(f"preset {name!r} has no --quick grid; presets with one: "
+                         f"{', '.join(p for p, v in PRESETS.items() if v.quick_grids)}")
+    grids = preset.quick_grids if quick else preset.grids
+    log(f"kmbench reproduce {name}{' --quick' if quick else ''}: {preset.description}; results -> {results.path}")
+    summary = run_grid(grids, results, resume=resume, overwrite=fresh, progress=progress, command=command)
+    log(summary.line())
+    extra = None
+    if name == "quick":  # the main job covers k selection too, in the same report
+        ks_path = results.path.with_name(f"{rname}-kselect.csv")
+        if fresh or not ks_path.exists():
+            kselect_rows(**QUICK_KSELECT, log=log).to_csv(ks_path, index=False)
+
+        def extra(df, caption):
+            import pandas as pd
+
+            return [("k selection", [kselect_table(pd.read_csv(ks_path), caption, QUICK_KSELECT["ks"],
+                                                   QUICK_KSELECT["B"])])]
+    return write_report([results.path], rname, command=command, title=preset.title, extra=extra)
+
+
+# --------------------------------------------------------------------------- kselect
+
+KSELECT_SETS = (("tutorial3", {}, 3), ("elbow4", {}, 4), ("blobs", {"k": 5, "d": 2}, 5),
+                ("blobs", {"k": 3, "d": 10}, 3))
+KSELECT_METHODS = ("kmeans", "kmedian", "kmedoids")
+
+
+def kselect_report(*, command: str, ks=range(1, 11), B: int = 10, log=print, out_dir: Path | None = None) -> Path:
+    """Run the three k-selection rules on the synthetic sets and write reports/kselect/."""
+    from ..atomic import atomic_write_text
+    from ..environment import record, summary_line
+    from ..report import REPORTS_DIR, relative, write_document
+    from ..report.figures import Figure, _new, _save
+    from ..results_io import RUNS_DIR, ResultsFile
+
+    rec = record()
+    machine = summary_line(rec)
+    caption = f"Machine: {machine}. Command: {command}."
+    t_all = time.perf_counter()
+    curves: dict = {}
+    df = kselect_rows(KSELECT_SETS, ks, B, log=log, curves=curves)
+    rows = df.to_dict("records")
+    results = ResultsFile(Path(RUNS_DIR) / "kselect.csv")
+    results.path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(results.path, df.to_csv(index=False))
+    results.add_environment(rec)
+    results.add_command(command)
+    table = kselect_table(df, caption, ks, B)
+    out = Path(out_dir) if out_dir else REPORTS_DIR / "kselect"
+    out.mkdir(parents=True, exist_ok=True)
+    figures: list[Figure] = []
+    for label in dict.fromkeys(r["dataset"] for r in rows):
+        fig, axes = _new()
+        fig.clf()
+        axs = fig.subplots(1, 3)
+        for method in KSELECT_METHODS:
+            el, sil, gap, true_k = curves[(label, method)]
+            loss = el.column("loss")
+            axs[0].plot(el.column("k"), loss / loss.max(), marker="o", ms=3, label=method)
+            axs[1].plot(sil.column("k"), sil.column("silhouette"), marker="o", ms=3, label=method)
+            axs[2].errorbar(gap.column("k"), gap.column("gap"), yerr=gap.column("s"), marker="o", ms=3,
+                            capsize=2, label=method)
+        for ax, what in zip(axs, ("loss / loss at k = 1", "average silhouette", "gap"), strict=True):
+            ax.axvline(true_k, color="0.5", ls="--", lw=1)
+            ax.set(xlabel="k", ylabel=what)
+            ax.grid(True, alpha=0.3)
+        axs[0].legend(fontsize=7)
+        fid = "kselect-" + "".join(c if c.isalnum() else "-" for c in label).strip("-")
+        figures.append(_save(fig, out / "figures", fid, f"k selection on {label} (dashed: true k = {true_k})",
+                             caption))
+    df.to_csv(out / "rows.csv", index=False)
+    write_document(out, "k selection on synthetic data with known k", [("Suggested k", [table])], figures,
+                   [machine], [command], [relative(results.path)], caption)
+    log(f"kselect: {len(rows)} rows in {time.perf_counter() - t_all:.0f} s")
+    return out
+
+
+def kselect_rows(sets, ks, B: int, *, log=print, curves: dict | None = None):
+    """The three k-selection rules for every method on ``sets`` ((name, params, true k), ...)."""
+    import pandas as pd
+
+    from ..algorithms import kselect
+    from ..datasets import get_dataset
+
+    rows = []
+    ks = list(ks)
+    for ds_name, params, true_k in sets:
+        ds = get_dataset(ds_name, seed=0, **params)
+        label = ds_name + ("" if not params else "(" + ", ".join(f"{k}={v}" for k, v in params.items()) + ")")
+        for method in KSELECT_METHODS:
+            t0 = time.perf_counter()
+            el = kselect.elbow(ds.X, ks, method=method, random_state=0)
+            sil = kselect.silhouette_sweep(ds.X, [k for k in ks if k >= 2], method=method, random_state=0)
+            gap = kselect.gap_statistic(ds.X, ks, method=method, B=B, random_state=0)
+            secs = time.perf_counter() - t0
+            log(f"kselect {label} {method}: elbow {el.k}, silhouette {sil.k}, gap {gap.k} "
+                f"(true {true_k}; {secs:.1f} s)")
+            rows.append({"dataset": label, "n": ds.n, "checksum": ds.checksum, "true_k": true_k, "method": method,
+                         "elbow": el.k, "silhouette": sil.k, "gap": gap.k, "seconds": secs})
+            if curves is not None:
+                curves[(label, method)] = (el, sil, gap, true_k)
+    return pd.DataFrame(rows)
+
+
+def kselect_table(df, caption: str, ks, B: int):
+    """The suggested k of each rule, marked where it misses the true k."""
+    from ..report.tables import Table
+
+    ks = list(ks)
+
+    def mark(k, true_k):
+        return f"{k}" if k == true_k else f"{k} ✗"
+
+    return Table(id="kselect", title="Suggested k (✗: differs from the true k)",
+                 columns=["data", "n", "true k", "method", "elbow", "silhouette", "gap"],
+                 rows=[[r["dataset"], str(r["n"]), str(r["true_k"]), r["method"], mark(r["elbow"], r["true_k"]),
+                        mark(r["silhouette"], r["true_k"]), mark(r["gap"], r["true_k"])]
+                       for r in df.to_dict("records")],
+                 notes=[f"elbow: knee of the loss curve; silhouette: maximum average silhouette; gap: Tibshirani "
+                        f"et al. (2001) rule with B = {B} uniform reference sets; k = {min(ks)}..{max(ks)}, best "
+                        "of 3 seeded runs per k (bench_core.algorithms.kselect)."],
+                 caption=caption)
