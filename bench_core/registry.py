@@ -29,7 +29,12 @@ from .result import ClusteringResult
 # extension, a broken provider) is recorded, shown by `kmbench list`, and fails
 # the registry test; a missing *library* only makes its entries unavailable.
 PROVIDERS: tuple[str, ...] = (
-    "bench_core.algorithms.entries",      # Cython reference implementations
+    "bench_core.algorithms.entries_pam",         # reference implementations, one module per family
+    "bench_core.algorithms.entries_msc",
+    "bench_core.algorithms.entries_sampling",
+    "bench_core.algorithms.entries_kmeans",
+    "bench_core.algorithms.entries_kmedian",
+    "bench_core.algorithms.entries_silhouette",
     "bench_core.adapters.kmedoids_rs",    # kmedoids (Rust)
     "bench_core.adapters.sklearn",        # scikit-learn
     "bench_core.adapters.sklearn_extra",  # scikit-learn-extra

@@ -31,8 +31,6 @@ import dataclasses
 import io
 import json
 import math
-import os
-import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterable
@@ -43,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from . import families, registry
+from .atomic import atomic_write_text
 from .invariants import check
 from .registry import Entry, Task
 from .result import ClusteringResult
@@ -393,19 +392,6 @@ def exit_code(rows: list[Row]) -> int:
     return 1 if any(r.status == "FAIL" for r in rows) else 0
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with __import__("contextlib").suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def to_csv(rows: list[Row]) -> str:
     buf = io.StringIO()
     names = list(Row.__dataclass_fields__)
@@ -470,7 +456,7 @@ def write_reports(rows: list[Row], out_dir: Path, *, quick: bool, cases: list[Ca
     stem = "validation-quick" if quick else "validation"
     title = "kmbench validate" + (" --quick" if quick else "") + ": agreement with the reference implementations"
     paths = [out_dir / f"{stem}.md", out_dir / f"{stem}.csv", out_dir / f"{stem}.env.json"]
-    _atomic_write(paths[0], to_markdown(rows, env, title=title, cases=cases, seconds=seconds))
-    _atomic_write(paths[1], to_csv(rows))
-    _atomic_write(paths[2], json.dumps(env, indent=2, default=str) + "\n")
+    atomic_write_text(paths[0], to_markdown(rows, env, title=title, cases=cases, seconds=seconds))
+    atomic_write_text(paths[1], to_csv(rows))
+    atomic_write_text(paths[2], json.dumps(env, indent=2, default=str) + "\n")
     return paths
