@@ -58,7 +58,6 @@ autosummary_generate = True
 autosummary_imported_members = False
 autodoc_typehints = "none"          # numpydoc's Parameters sections carry the types
 autodoc_member_order = "bysource"
-autodoc_default_options = {"members": False}
 numpydoc_show_class_members = False  # class pages list members through autosummary
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
@@ -103,7 +102,7 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
     "secondary_sidebar_items": ["page-toc"],
-    "header_links_before_dropdown": 8,
+    "header_links_before_dropdown": 5,
 }
 html_context = {"default_mode": "light"}
 
