@@ -52,6 +52,9 @@ def page(name: str, report: Path, depth: str) -> tuple[str, str, str | None]:
     base = f"{depth}reports/{name}/"
     first = IMAGE.search(body)
     body = SVG_LINK.sub("", body)
+    # the command is shown above; the results path is the machine's, keep it repository-relative
+    body = re.sub(r"^Commands?:\s*\n\n(?:    .+\n)+", "", body, count=1, flags=re.M)
+    body = re.sub(r"^(Results: ).*?(results/runs/\S+)$", r"\1`\2`", body, flags=re.M)
     body = IMAGE.sub(lambda m: f"![{m.group(1)}]({base}{m.group(2)})", body)
     cmds = commands(report.parent, text)
     head = [f"# {title}", "", f"Stored report `reports/{name}/` "
