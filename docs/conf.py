@@ -22,6 +22,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
+from docutils.nodes import SkipNode as _SkipNode  # noqa: E402
+
 import bench_core  # noqa: E402
 
 project = "kmbench"
@@ -47,6 +49,8 @@ exclude_patterns = [
     "auto_examples/*.md5", "auto_examples/*.codeobj.json",
 ]
 templates_path = ["_templates"]
+# Guide pages come from many branches: a heading that skips a level is style, not an error.
+suppress_warnings = ["myst.header"]
 
 # MyST: fenced code as is, ``{note}``-style admonitions, anchors for ## and ###
 # headings so pages can link to sections (``guide/asv.md#regression-gate``).
@@ -130,5 +134,23 @@ def _extend_page(app, docname, source):
     source[0] += "\n".join(extra)
 
 
+# Math: Sphinx's default renderer loads MathJax from a CDN. Formulas (a ``:math:`` role in a
+# docstring, a ``{math}`` role in a page) are shown as their TeX source instead, offline.
+html_math_renderer = "kmbench_tex"
+
+
+def _visit_math(self, node):
+    self.body.append(self.starttag(node, "code", "", CLASS="math notranslate")
+                     + self.encode(node.astext()) + "</code>")
+    raise _SkipNode
+
+
+def _visit_displaymath(self, node):
+    self.body.append(self.starttag(node, "div", CLASS="math notranslate")
+                     + "<pre>" + self.encode(node["latex"]) + "</pre></div>\n")
+    raise _SkipNode
+
+
 def setup(app):
     app.connect("source-read", _extend_page)
+    app.add_html_math_renderer("kmbench_tex", (_visit_math, None), (_visit_displaymath, None))

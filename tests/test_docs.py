@@ -9,6 +9,7 @@ otherwise the site is built here (incrementally, into docs/_build/html).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import runpy
@@ -70,11 +71,19 @@ class _Links(HTMLParser):
                 self.refs.append((tag, key, a[key]))
 
 
+def _docnames(site: Path) -> list[str]:
+    """The pages of the current build (searchindex.js lists them; an HTML file left over from a
+    page since removed is not one of them)."""
+    m = re.search(r'"docnames"\s*:\s*(\[.*?\])', (site / "searchindex.js").read_text(encoding="utf-8"))
+    assert m, "searchindex.js lists no docnames"
+    return json.loads(m.group(1)) + ["genindex", "search"]
+
+
 def _pages(site: Path) -> dict[Path, _Links]:
     parsed = {}
-    for page in sorted(site.rglob("*.html")):
-        if {".doctrees", "_static", "_sources", "_downloads"} & set(page.relative_to(site).parts):
-            continue  # Sphinx's internals and theme templates, not pages
+    for name in _docnames(site):
+        page = site / f"{name}.html"
+        assert page.is_file(), f"{name}.html is missing from the build"
         p = _Links()
         p.feed(page.read_text(encoding="utf-8"))
         parsed[page] = p
