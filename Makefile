@@ -35,8 +35,9 @@ build: $(STAMP)
 	@$(VPY) setup.py -q build_ext --inplace -j 2 2>&1 | grep -vE "^(running|copying)|Deprecat|!!|\*{8}|^\s*$$|See https|setuptools|easy_install|by 20|standards-based" || true
 	@$(VPY) -c "import bench_core.algorithms._common" || (echo "kmbench: extension build failed" && exit 1)
 
-# The tests, then the agreement matrix against the external libraries and one
-# pass of the asv quick profile, so that a broken suite or a lost agreement fails CI.
+# The documentation site and the tests (tests/test_docs.py checks the built site), then the
+# agreement matrix against the external libraries and one pass of the asv quick profile,
+# so that a broken page, suite or a lost agreement fails CI.
 test: build browser docs
 	$(VENV)/bin/ruff check -q bench_core suites tests setup.py docs
 	KMBENCH_DOCS_HTML=$(CURDIR)/docs/_build/html $(VPY) -m pytest -q $(PYTEST_ARGS)
