@@ -44,7 +44,7 @@ extensions = [
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
 exclude_patterns = [
-    "_build", "README.landing.md", "**/README.md", "examples/README.txt",
+    "_build", "_gallery_notes", "README.landing.md", "**/README.md", "examples/README.txt",
     "auto_examples/*.ipynb", "auto_examples/*.py", "auto_examples/*.zip",
     "auto_examples/*.md5", "auto_examples/*.codeobj.json",
 ]

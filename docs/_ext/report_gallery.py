@@ -5,6 +5,7 @@ For every report kept in the repository (``reports/<name>/index.md``, written by
 Sphinx reads the sources: the command that made the report (from ``provenance.json`` or
 the report's own "Commands:" block), then the report itself with its figure paths pointed
 at ``reports/<name>/figures``. ``docs/gallery/index.md`` lists them with their first figure.
+A note in ``docs/_gallery_notes/<name>.md`` (caveats of that run) goes under the command.
 Only reports tracked by git are shown (a local ``kmbench report`` run does not leak into
 the site); outside a git checkout every ``reports/*/index.md`` is used.
 """
@@ -60,6 +61,9 @@ def page(name: str, report: Path, depth: str) -> tuple[str, str, str | None]:
     head = [f"# {title}", "", f"Stored report `reports/{name}/` "
             f"(`index.html`, `index.md`, LaTeX tables, figures as PNG and SVG). Made with:", "",
             "```", *(cmds or [f"kmbench report {name}"]), "```", ""]
+    note = Path(__file__).resolve().parents[1] / "_gallery_notes" / f"{name}.md"
+    if note.is_file():  # what a reader must know about this run (docs/_gallery_notes/NAME.md)
+        head += [note.read_text(encoding="utf-8").strip(), ""]
     return title, "\n".join(head) + body + "\n", (base + first.group(2)) if first else None
 
 
