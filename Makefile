@@ -13,7 +13,7 @@ STAMP  := $(VENV)/.kmbench-deps
 TORCH  ?= torch==2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: all venv build test bench lint clean validate asv-quick regress browser
+.PHONY: all venv build test bench lint clean validate asv-quick regress browser docs
 
 all: test
 
@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml Makefile
 	# under NumPy 2: build it from source against the NumPy installed above.
 	$(PIP) install -q --no-build-isolation --no-binary scikit-learn-extra "scikit-learn-extra==0.3.0"
 	$(PIP) install -q $(TORCH) || echo "kmbench: $(TORCH) not installable here; the torch backend will be listed as unavailable"
-	$(PIP) install -q --no-build-isolation -e ".[peers,bench,dev]"
+	$(PIP) install -q --no-build-isolation -e ".[peers,bench,dev,docs]"
 	-$(PIP) install -q banditpam || echo "kmbench: banditpam not installable here; its adapter will be listed as unavailable"
 	@touch $@
 
@@ -35,11 +35,12 @@ build: $(STAMP)
 	@$(VPY) setup.py -q build_ext --inplace -j 2 2>&1 | grep -vE "^(running|copying)|Deprecat|!!|\*{8}|^\s*$$|See https|setuptools|easy_install|by 20|standards-based" || true
 	@$(VPY) -c "import bench_core.algorithms._common" || (echo "kmbench: extension build failed" && exit 1)
 
-# The tests, then the agreement matrix against the external libraries and one
-# pass of the asv quick profile, so that a broken suite or a lost agreement fails CI.
-test: build browser
-	$(VENV)/bin/ruff check -q bench_core suites tests setup.py
-	$(VPY) -m pytest -q $(PYTEST_ARGS)
+# The documentation site and the tests (tests/test_docs.py checks the built site), then the
+# agreement matrix against the external libraries and one pass of the asv quick profile,
+# so that a broken page, suite or a lost agreement fails CI.
+test: build browser docs
+	$(VENV)/bin/ruff check -q bench_core suites tests setup.py docs
+	KMBENCH_DOCS_HTML=$(CURDIR)/docs/_build/html $(VPY) -m pytest -q $(PYTEST_ARGS)
 	$(VENV)/bin/kmbench validate --quick
 	$(MAKE) --no-print-directory asv-quick
 
@@ -60,10 +61,19 @@ browser:
 	fi
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check bench_core suites tests setup.py
+	$(VENV)/bin/ruff check bench_core suites tests setup.py docs
 
 clean:
-	rm -rf build bench_core/**/*.so bench_core/**/*.c
+	rm -rf build bench_core/**/*.so bench_core/**/*.c docs/_build docs/api/generated docs/auto_examples docs/gallery
+
+# The documentation site (docs/, Sphinx + pydata-sphinx-theme + numpydoc + MyST), built
+# offline into docs/_build/html with warnings as errors; the examples in docs/examples/
+# run during the build, so a broken example fails it. Incremental: only changed pages
+# and examples are rebuilt (make clean starts over).
+SPHINXOPTS ?= -W --keep-going -q
+docs: build
+	OMP_NUM_THREADS=1 $(VPY) -m sphinx -b html $(SPHINXOPTS) docs docs/_build/html
+	@echo "kmbench: documentation in docs/_build/html/index.html"
 
 # asv (suites/, asv.conf.json): the quick profile once in the current .venv, so that a
 # broken suite fails CI; then asv publish, its JavaScript vendored for offline viewing.

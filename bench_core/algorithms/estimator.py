@@ -30,8 +30,18 @@ class KMedoids(ClusterMixin, TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    labels_, medoid_indices_, inertia_ (the loss), cluster_centers_ (the medoid rows of
-    ``X``, or None if precomputed), n_iter_, n_swap_, n_features_in_.
+    labels_ : ndarray of int64, shape (n,)
+        Cluster of each training point, 0..k-1.
+    medoid_indices_ : ndarray of int64, shape (k,)
+        Row indices of the medoids in ``X``.
+    inertia_ : float
+        The loss: sum of dissimilarities to the nearest medoid.
+    cluster_centers_ : ndarray or None
+        The medoid rows of ``X``, or None if ``metric="precomputed"``.
+    n_iter_, n_swap_ : int
+        Iterations and swaps of the fit.
+    n_features_in_ : int
+        Number of features (columns) of ``X``.
     """
 
     def __init__(self, n_clusters=8, *, metric="precomputed", method="fasterpam", init="random",
@@ -53,6 +63,19 @@ class KMedoids(ClusterMixin, TransformerMixin, BaseEstimator):
         return X, pairwise_distances(X, metric=self.metric)
 
     def fit(self, X, y=None):
+        """Find k medoids of ``X`` with the chosen method.
+
+        Parameters
+        ----------
+        X : ndarray, shape (n, n) or (n, d)
+            The dissimilarity matrix (``metric="precomputed"``) or the points.
+        y : ignored
+
+        Returns
+        -------
+        KMedoids
+            The fitted estimator.
+        """
         check_choice(self.method, METHODS, name="method")
         X, D = self._diss(X, reset=True)
         k = check_k(self.n_clusters, D.shape[0], name="n_clusters")

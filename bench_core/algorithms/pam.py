@@ -105,6 +105,19 @@ def build(diss, k: int) -> ClusteringResult:
     largest decrease of the loss; ties go to the lowest index. When no point
     decreases the loss any more (duplicates, k close to n) the lowest-index
     non-medoid is taken, so k medoids are always returned.
+
+    Parameters
+    ----------
+    diss : ndarray, shape (n, n)
+        Dissimilarities, ``diss[m, o]`` the cost of point ``o`` under medoid ``m``
+        (float32, float64, int32 or int64; used in place, never copied).
+    k : int
+        Number of medoids, 1 <= k <= n.
+
+    Returns
+    -------
+    ClusteringResult
+        ``loss``, ``labels`` (0..k-1), ``medoids``, ``n_iter``, ``n_swap``, ``converged``.
     """
     D = check_diss(diss)
     k = check_k(k, D.shape[0])
@@ -118,14 +131,66 @@ def build(diss, k: int) -> ClusteringResult:
 
 def pam(diss, medoids, max_iter: int = 100, init: str = "build", random_state=None, *,
         tol: float = TOL) -> ClusteringResult:
-    """PAM: SWAP with the best (medoid, non-medoid) exchange per iteration, from BUILD by default."""
+    """PAM: SWAP with the best (medoid, non-medoid) exchange per iteration, from BUILD by default.
+
+    Kaufman & Rousseeuw, *Finding Groups in Data* (1990): O(k (n-k)^2) per iteration.
+
+    Parameters
+    ----------
+    diss : ndarray, shape (n, n)
+        Dissimilarities, ``diss[m, o]`` the cost of point ``o`` under medoid ``m``
+        (float32, float64, int32 or int64; used in place, never copied).
+    medoids : int or array-like of int
+        k, or the k distinct initial medoids (row indices).
+    max_iter : int, default 100
+        Maximum number of iterations (passes over the candidates).
+    init : str, default 'build'
+        Start when ``medoids`` is k: ``"random"``, ``"first"``, ``"build"``,
+        ``"k-medoids++"`` or ``"lab"`` (:func:`~bench_core.algorithms.init.initial_medoids`).
+    random_state : int, Generator or None
+        Seeds the initial medoids.
+    tol : float, default 1e-12
+        A swap is taken only if it lowers the loss by more than ``tol`` times the
+        loss (integer matrices: any decrease; ``tol=0`` reproduces ``kmedoids``).
+
+    Returns
+    -------
+    ClusteringResult
+        ``loss``, ``labels`` (0..k-1), ``medoids``, ``n_iter``, ``n_swap``, ``converged``.
+    """
     D, med, max_iter, rel_tol = _start(diss, medoids, init, random_state, max_iter, tol)
     return _run(pam_kernel, D, med, max_iter, rel_tol, "pam")
 
 
 def fastpam1(diss, medoids, max_iter: int = 100, init: str = "random", random_state=None, *,
              tol: float = TOL) -> ClusteringResult:
-    """FastPAM1: the same swaps as PAM, each iteration in O(n^2) instead of O(k n^2)."""
+    """FastPAM1: the same swaps as PAM, each iteration in O(n^2) instead of O(k n^2).
+
+    Schubert & Rousseeuw, SISAP 2019 and *Information Systems* 101 (2021).
+
+    Parameters
+    ----------
+    diss : ndarray, shape (n, n)
+        Dissimilarities, ``diss[m, o]`` the cost of point ``o`` under medoid ``m``
+        (float32, float64, int32 or int64; used in place, never copied).
+    medoids : int or array-like of int
+        k, or the k distinct initial medoids (row indices).
+    max_iter : int, default 100
+        Maximum number of iterations (passes over the candidates).
+    init : str, default 'random'
+        Start when ``medoids`` is k: ``"random"``, ``"first"``, ``"build"``,
+        ``"k-medoids++"`` or ``"lab"`` (:func:`~bench_core.algorithms.init.initial_medoids`).
+    random_state : int, Generator or None
+        Seeds the initial medoids.
+    tol : float, default 1e-12
+        A swap is taken only if it lowers the loss by more than ``tol`` times the
+        loss (integer matrices: any decrease; ``tol=0`` reproduces ``kmedoids``).
+
+    Returns
+    -------
+    ClusteringResult
+        ``loss``, ``labels`` (0..k-1), ``medoids``, ``n_iter``, ``n_swap``, ``converged``.
+    """
     D, med, max_iter, rel_tol = _start(diss, medoids, init, random_state, max_iter, tol)
     return _run(fastpam1_kernel, D, med, max_iter, rel_tol, "fastpam1")
 
@@ -134,8 +199,34 @@ def fasterpam(diss, medoids, max_iter: int = 100, init: str = "random", random_s
               shuffle: bool = False, *, tol: float = TOL) -> ClusteringResult:
     """FasterPAM: eager swaps, candidates in index order, or a seeded random order if ``shuffle``.
 
-    ``random_state`` seeds the initial medoids (when ``medoids`` is k) and, with
-    ``shuffle=True``, the candidate order (drawn after the initial medoids).
+    Schubert & Rousseeuw, *Information Systems* 101 (2021): each candidate's best swap
+    is taken at once if it improves, O(n^2) per pass.
+
+    Parameters
+    ----------
+    diss : ndarray, shape (n, n)
+        Dissimilarities, ``diss[m, o]`` the cost of point ``o`` under medoid ``m``
+        (float32, float64, int32 or int64; used in place, never copied).
+    medoids : int or array-like of int
+        k, or the k distinct initial medoids (row indices).
+    max_iter : int, default 100
+        Maximum number of iterations (passes over the candidates).
+    init : str, default 'random'
+        Start when ``medoids`` is k: ``"random"``, ``"first"``, ``"build"``,
+        ``"k-medoids++"`` or ``"lab"`` (:func:`~bench_core.algorithms.init.initial_medoids`).
+    random_state : int, Generator or None
+        Seeds the initial medoids (when ``medoids`` is k) and, with
+        ``shuffle=True``, the candidate order (drawn after the initial medoids).
+    shuffle : bool, default False
+        Visit the candidates in a seeded random order instead of index order.
+    tol : float, default 1e-12
+        A swap is taken only if it lowers the loss by more than ``tol`` times the
+        loss (integer matrices: any decrease; ``tol=0`` reproduces ``kmedoids``).
+
+    Returns
+    -------
+    ClusteringResult
+        ``loss``, ``labels`` (0..k-1), ``medoids``, ``n_iter``, ``n_swap``, ``converged``.
     """
     D, med, max_iter, rel_tol = _start(diss, medoids, init, random_state, max_iter, tol)
     n = D.shape[0]
@@ -156,7 +247,28 @@ def alternating(diss, medoids, max_iter: int = 100, init: str = "random",
                 random_state=None) -> ClusteringResult:
     """Alternating (k-means style) optimisation: assign, then re-centre each cluster.
 
-    ``n_swap`` counts medoid changes (``kmedoids`` reports none for this method).
+    Park & Jun, *Expert Systems with Applications* 36 (2009). ``n_swap`` counts medoid
+    changes (``kmedoids`` reports none for this method).
+
+    Parameters
+    ----------
+    diss : ndarray, shape (n, n)
+        Dissimilarities, ``diss[m, o]`` the cost of point ``o`` under medoid ``m``
+        (float32, float64, int32 or int64; used in place, never copied).
+    medoids : int or array-like of int
+        k, or the k distinct initial medoids (row indices).
+    max_iter : int, default 100
+        Maximum number of iterations (passes over the candidates).
+    init : str, default 'random'
+        Start when ``medoids`` is k: ``"random"``, ``"first"``, ``"build"``,
+        ``"k-medoids++"`` or ``"lab"`` (:func:`~bench_core.algorithms.init.initial_medoids`).
+    random_state : int, Generator or None
+        Seeds the initial medoids.
+
+    Returns
+    -------
+    ClusteringResult
+        ``loss``, ``labels`` (0..k-1), ``medoids``, ``n_iter``, ``n_swap``, ``converged``.
     """
     D, med, max_iter, _ = _start(diss, medoids, init, random_state, max_iter, TOL)
     start = med.copy()
