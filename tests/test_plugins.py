@@ -203,7 +203,7 @@ if {kind!r} == "bad-metric":
 """)
     env = dict(os.environ, KMBENCH_RESULTS=str(tmp_path / "runs"))
     datasets = "toyset,blobs" if kind == "bad-dataset" else "blobs"
-    proc = kmbench("run", "--plugin", str(plugin), "--entries", "toy/broken,fasterpam/reference",
+    proc = kmbench("run", "--plugin", str(plugin), "--algorithms", "toy", "--entries", "fasterpam/reference",
                    "--dataset", datasets, "--n", "60", "--k", "3", "--name", "t", "--no-progress", env=env)
     df = ResultsFile(tmp_path / "runs" / "t.csv").load()
     assert "Traceback" not in proc.stderr
