@@ -8,9 +8,10 @@ import sys
 
 def add_parser(sub) -> None:
     from ..presets import PRESETS
+    from . import EXIT_CODES
 
     p = sub.add_parser(
-        "reproduce", help="run a preset (quick, joss-table, fasterpam-vs-pam, kselect) and write its report",
+        "reproduce", epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter, help="run a preset (quick, joss-table, fasterpam-vs-pam, kselect) and write its report",
         description="Presets: " + "; ".join(f"{k}: {v.description}" for k, v in PRESETS.items()))
     p.add_argument("preset", choices=sorted(PRESETS))
     p.add_argument("--resume", action="store_true", help="continue an interrupted run of the preset")
@@ -20,9 +21,15 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..presets import reproduce
-    from ..results_io import command_line
+    from ..presets import PRESETS, reproduce
+    from ..results_io import ResultsFile, command_line
+    from .run import check_plan, error_summary
 
+    grids = list(getattr(PRESETS[args.preset], "grids", None) or [])
+    if grids:
+        check_plan(grids, command="reproduce")
+        results = ResultsFile.named(args.name or args.preset)
+        results.lock()  # a second 'kmbench reproduce' of the same name stops here, before any write
     try:
         out = reproduce(args.preset, resume=args.resume, progress=not args.no_progress,
                         results_name=args.name, command=command_line())
@@ -31,4 +38,13 @@ def run(args: argparse.Namespace) -> int:
               f"'kmbench reproduce {args.preset} --resume'", file=sys.stderr)
         return 130
     print(f"report: {out / 'index.html'}")
+    if grids and results.exists():
+        rows = results.load().to_dict("records")
+        causes = error_summary(rows)
+        if causes:
+            print(f"kmbench reproduce: {sum(r['status'] == 'error' for r in rows)} run(s) ended in error, "
+                  "by cause:", file=sys.stderr)
+            for line in causes:
+                print(line, file=sys.stderr)
+            return 1
     return 0
