@@ -269,6 +269,8 @@ def check_dataset(spec_text: str, ns: list[int | None], data_seed: int) -> tuple
                 if not seeded:
                     total = ds.n
                 kind = "points" if ds.X is not None else "diss"
+                if ds.X is not None:
+                    problems = _check_points_array(what, ds.X)
             except Exception as exc:
                 problems = [f"{what}: invalid parameters for {name}: {_short(exc)}"]
             if seeded:  # generated at the requested size; n=None means the 'n' parameter

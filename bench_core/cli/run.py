@@ -21,6 +21,21 @@ def _list(conv=str, what: str = "values"):
     return parse
 
 
+def _datasets(text: str) -> list[str]:
+    """``"blobs:k=3,d=2,mnist"`` -> ``["blobs:k=3,d=2", "mnist"]``: a ``key=value`` item is a parameter
+    of the data set before it, anything else starts a new data set."""
+    out: list[str] = []
+    for item in (x.strip() for x in text.split(",")):
+        if not item:
+            continue
+        if out and "=" in item and ":" not in item.split("=", 1)[0] and ":" in out[-1] \
+                and not out[-1].startswith(("file:", "diss:")):
+            out[-1] += "," + item
+        else:
+            out.append(item)
+    return out
+
+
 def _n(text: str) -> int | None:
     return None if text in ("all", "full") else int(text)
 
@@ -62,8 +77,8 @@ def add_grid_arguments(p: argparse.ArgumentParser) -> None:
                         "default all)")
     g.add_argument("--entries", type=_list(), default=[],
                    help="extra full registry names (patterns), e.g. 'pam/reference,fasterpam/kmedoids*'")
-    g.add_argument("--dataset", type=_list(), default=["mnist"], dest="datasets",
-                   help="data sets, comma-separated; parameters as 'blobs:k=5,d=10' (one data set then)")
+    g.add_argument("--dataset", type=_datasets, default=["mnist"], dest="datasets",
+                   help="data sets, comma-separated; parameters as 'blobs:k=5,d=10' (e.g. 'blobs:k=5,d=10,iris')")
     g.add_argument("--n", type=_list(_n, "a size or 'all'"), default=[1000], dest="ns", help="sizes (first n rows), e.g. 1000,5000")
     g.add_argument("--k", type=_list(int, "a whole number"), default=[10], dest="ks", help="numbers of clusters, e.g. 10,100")
     g.add_argument("--dtype", type=_list(), default=["float64"], dest="dtypes", help="float64,float32")
