@@ -252,7 +252,7 @@ def check_dataset(spec_text: str, ns: list[int | None], data_seed: int) -> tuple
                 problems = [f"{what}: cannot load it: {_short(exc)}"]
         elif name not in catalog._CATALOG:
             known = ", ".join(catalog.list_datasets())
-            return [f"{what}: unknown data set {name!r}; known: {known}"], {}, kind
+            return [f"{what}: unknown dataset {name!r}; known: {known}"], {}, kind
         else:
             loader, _, defaults = catalog._CATALOG[name]
             known_p = _known_params(loader, defaults)

@@ -104,13 +104,12 @@ def test_runner_recomputes_a_damaged_cache_and_records_the_true_loss(tmp_path, m
     assert not hit and float(np.asarray(got).sum()) == pytest.approx(float(D.sum()))
 
 
-def test_asv_memo_cache_is_verified(tmp_path):
-    import sys
+def test_asv_memo_cache_is_verified(tmp_path, monkeypatch):
+    from pathlib import Path
 
-    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent))
-    from suites.common import _memo_path, memoised_fit
-
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent))
     from bench_core.result import ClusteringResult
+    from suites.common import _memo_path, memoised_fit
 
     calls = []
 

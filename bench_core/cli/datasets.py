@@ -35,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
     name, params = parse_dataset(args.name)
     problems, _, _ = check_dataset(args.name, [args.n], args.seed)
     if problems:
-        raise UsageError("; ".join(p.replace(f"--dataset {args.name}", args.name, 1) for p in problems))
+        raise UsageError("; ".join(p.replace(f"--dataset {args.name}: ", "", 1).replace(
+            f"--dataset {args.name}", args.name, 1) for p in problems))
     extra = {"source": args.source} if args.source else {}
     ds = get_dataset(name, args.n, seed=args.seed, **(params | extra))
     if args.action == "checksum":
