@@ -119,7 +119,9 @@ def _parse_records(raw: bytes, path: Path) -> tuple[list[str] | None, list[list[
     known status. Line numbers in the problems are those of the file (1 = header).
     """
     text = raw.decode("utf-8", errors="replace")
-    lines = io.StringIO(text, newline="").readlines()  # the physical lines csv counts
+    # The physical lines csv counts (\n, \r, \r\n), as bytes: the damaged ones are saved unchanged
+    # (decoding with "replace" never creates or removes a line break).
+    lines = raw.splitlines(keepends=True)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
@@ -140,7 +142,7 @@ def _parse_records(raw: bytes, path: Path) -> tuple[list[str] | None, list[list[
         except csv.Error as exc:  # unparseable from here on: skip the rest
             first, end = last + 1, len(lines)
             problems.append(f"lines {first}-{end}: unparseable CSV ({exc}); skipped them")
-            damaged.append("".join(lines[first - 1:end]).encode("utf-8", errors="replace"))
+            damaged.append(b"".join(lines[first - 1:end]))
             break
         first, end = last + 1, reader.line_num
         last = end
@@ -159,7 +161,7 @@ def _parse_records(raw: bytes, path: Path) -> tuple[list[str] | None, list[list[
         else:
             where = f"line {first}" if first == end else f"lines {first}-{end}"
             problems.append(f"{where}: {why}; skipped that record")
-            damaged.append("".join(lines[first - 1:end]).encode("utf-8", errors="replace"))
+            damaged.append(b"".join(lines[first - 1:end]))
     return header, good, problems, damaged
 
 

@@ -286,3 +286,22 @@ def test_every_subcommand_answers_bad_arguments_without_a_traceback(tmp_path, ar
     assert message in p.stderr, p.stderr
     assert "Traceback" not in p.stdout + p.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_resume_and_report_name_the_damaged_line(fake_registry, tmp_path, capsys):
+    path = tmp_path / "r.csv"
+    assert _run(capsys, *BASE, "--seeds", "3", "--name", str(path))[0] == 0
+    lines = path.read_bytes().splitlines(keepends=True)
+    assert len(lines) == 4
+    lines[2] = b"\x00\x01\xfe\xff" * 8 + b"\n"  # the second row (seed 1) overwritten by garbage
+    path.write_bytes(b"".join(lines))
+    rc, out, err = _run(capsys, "report", str(path), "--out", str(tmp_path / "rep"), "--no-latex-compile")
+    assert rc == 0, err
+    assert "kmbench: warning:" in err and "line 3: binary garbage" in err and "kept 2 row(s)" in err
+    rc, out, err = _run(capsys, *BASE, "--seeds", "3", "--name", str(path), "--resume")
+    assert rc == 0, err
+    assert "line 3: binary garbage" in err and "saved to r.csv.damaged" in err
+    assert "1 ok, 2 already finished" in out  # only the damaged run was done again
+    assert (tmp_path / "r.csv.damaged").read_bytes() == b"\x00\x01\xfe\xff" * 8 + b"\n"
+    df = ResultsFile(path).load()
+    assert sorted(df["seed"]) == [0, 1, 2] and (df["status"] == "ok").all()
