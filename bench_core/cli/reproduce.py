@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 
 
 def add_parser(sub) -> None:
@@ -11,8 +12,10 @@ def add_parser(sub) -> None:
     from . import EXIT_CODES
 
     p = sub.add_parser(
-        "reproduce", epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter, help="run a preset (quick, joss-table, fasterpam-vs-pam, kselect) and write its report",
-        description="Presets: " + "; ".join(f"{k}: {v.description}" for k, v in PRESETS.items()))
+        "reproduce", help="run a preset (quick, joss-table, fasterpam-vs-pam, kselect) and write its report",
+        description="\n".join(textwrap.fill(f"{k}: {v.description}", 100, subsequent_indent="  ")
+                              for k, v in PRESETS.items()),
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("preset", choices=sorted(PRESETS))
     p.add_argument("--resume", action="store_true", help="continue an interrupted run of the preset")
     p.add_argument("--name", default=None, help="results/report name (default: the preset's name)")

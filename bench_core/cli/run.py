@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 import time
 
 
@@ -109,10 +110,11 @@ def add_parser(sub) -> None:
 
     p = sub.add_parser(
         "run", help="run a grid of implementations and write tidy rows to results/runs/",
-        description="Run every registered implementation matching --algorithms/--impl on every data set, n, k, "
-                    "dtype and seed; one row per run, appended atomically to results/runs/NAME.csv. The whole "
-                    "grid is checked before the first run: any invalid value is reported (one line per "
-                    "problem) and nothing is created.",
+        description=textwrap.fill(
+            "Run every registered implementation matching --algorithms/--impl on every data set, n, k, "
+            "dtype and seed; one row per run, appended atomically to results/runs/NAME.csv. The whole "
+            "grid is checked before the first run: any invalid value is reported (one line per "
+            "problem) and nothing is created.", 100),
         epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_grid_arguments(p)
     p.add_argument("--name", default=None, help="results name (default: run-YYYYmmdd-HHMMSS) or a .csv path")
