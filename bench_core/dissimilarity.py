@@ -1,8 +1,15 @@
-"""Dissimilarity matrices in BLAS-backed blocks, with a memory guard and an on-disk cache."""
+"""Dissimilarity matrices in BLAS-backed blocks, with a memory guard and an on-disk cache.
+
+Every cached matrix ``diss-*.npy`` has a sidecar ``diss-*.npy.digest`` (its size and
+an xxh3-128 or BLAKE2b hash of all its bytes), written after the matrix; a load
+hashes the file again and uses it only if both agree (see :func:`load_verified`).
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -160,25 +167,145 @@ def atomic_save_npy(path: Path, array: np.ndarray) -> None:
     atomic_write(path, lambda fh: np.save(fh, array, allow_pickle=False))
 
 
+class CacheIntegrityWarning(RuntimeWarning):
+    """A cached matrix failed its check and was removed (it is recomputed, never used)."""
+
+
+def _hasher():
+    """xxh3-128 when the ``xxhash`` package is installed (~10x faster), else BLAKE2b."""
+    try:
+        import xxhash
+
+        return "xxh3_128", xxhash.xxh3_128()
+    except ImportError:
+        import hashlib
+
+        return "blake2b", hashlib.blake2b(digest_size=16)
+
+
+def file_digest(path: Path, algorithm: str | None = None, chunk: int = 64 << 20) -> tuple[str, str]:
+    """``(algorithm, hex digest)`` of the bytes of ``path``, hashed through a read-only memory map.
+
+    ``algorithm`` picks ``"xxh3_128"`` or ``"blake2b"`` (the default: the fastest available).
+    Mapping the file instead of reading it saves copying it out of the page cache
+    (about 2.5x less CPU time for xxh3 on an 800 MB matrix), and the pages it faults
+    in are the ones the algorithms read next.
+    """
+    import mmap
+
+    if algorithm is None:
+        algorithm, h = _hasher()
+    elif algorithm == "blake2b":
+        import hashlib
+
+        h = hashlib.blake2b(digest_size=16)
+    elif algorithm == "xxh3_128":
+        import xxhash
+
+        h = xxhash.xxh3_128()
+    else:
+        raise ValueError(f"unknown digest algorithm {algorithm!r}; expected xxh3_128 or blake2b")
+    with open(path, "rb", buffering=0) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size:  # an empty file cannot be mapped; its digest is that of no bytes
+            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as m:
+                view = memoryview(m)
+                try:
+                    for i in range(0, size, chunk):
+                        h.update(view[i:i + chunk])
+                finally:
+                    view.release()
+    return algorithm, h.hexdigest()
+
+
+def digest_path(path: Path) -> Path:
+    """The sidecar ``<file>.digest`` holding the size and hash of a cached ``<file>``."""
+    return Path(str(path) + ".digest")
+
+
+def write_digest(path: Path) -> None:
+    """Hash ``path`` and write its sidecar atomically (after the file itself is in place)."""
+    algorithm, digest = file_digest(path)
+    text = json.dumps({"algorithm": algorithm, "digest": digest, "size": path.stat().st_size})
+    atomic_write(digest_path(path), lambda fh: fh.write(text.encode()))
+
+
+def verify_file(path: Path) -> str | None:
+    """None when ``path`` matches its sidecar digest, else what is wrong (a sentence)."""
+    side = digest_path(path)
+    if not side.exists():
+        return f"{path.name} has no digest file {side.name} (written before integrity checks, or interrupted)"
+    try:
+        meta = json.loads(side.read_text())
+        algorithm, want, size = meta["algorithm"], meta["digest"], int(meta["size"])
+    except (ValueError, KeyError, TypeError, OSError) as exc:
+        return f"its digest file {side.name} is unreadable ({type(exc).__name__}: {exc})"
+    have_size = path.stat().st_size
+    if have_size != size:
+        return f"{path.name} has {have_size} bytes, {size} were written (truncated or overwritten)"
+    try:
+        _, got = file_digest(path, algorithm)
+    except ImportError:  # written with xxhash, which is gone now: cannot check, so do not trust
+        return f"its {algorithm} digest cannot be checked without the xxhash package"
+    if got != want:
+        return f"the {algorithm} hash of {path.name} is {got}, {want} was written: the contents changed on disk"
+    return None
+
+
+def remove_cached(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    digest_path(path).unlink(missing_ok=True)
+
+
+def load_verified(path: Path, shape: tuple[int, ...], dtype) -> np.ndarray | None:
+    """The cached array at ``path`` as a read-only memory map, or None when absent or damaged.
+
+    Every byte is hashed and compared with the digest written beside it, so a single
+    changed entry is caught; a damaged, truncated or unverifiable file is reported
+    (a :class:`CacheIntegrityWarning`) and removed, and the caller recomputes it.
+    """
+    if not path.exists():
+        return None
+    problem = verify_file(path)
+    D = None
+    if problem is None:
+        try:
+            D = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (ValueError, OSError) as exc:
+            problem = f"numpy cannot read it ({exc})"
+        else:
+            if D.shape != tuple(shape) or D.dtype != np.dtype(dtype):
+                problem = f"it holds {D.shape} {D.dtype}, expected {tuple(shape)} {np.dtype(dtype)}"
+                D = None
+    if problem is not None:
+        warnings.warn(f"cached matrix {path} is not used and was removed: {problem}; recomputing it",
+                      CacheIntegrityWarning, stacklevel=3)
+        remove_cached(path)
+        return None
+    return D
+
+
 def cached_dissimilarity(dataset, metric: str = "euclidean", dtype=np.float64, *,
                          cache_dir: Path | None = None, use_cache: bool = True,
                          max_memory: int | None = None) -> tuple[np.ndarray, bool]:
     """Dissimilarity matrix of a :class:`~bench_core.datasets.Dataset`, through the disk cache.
 
-    The key is (dataset checksum, n, metric, dtype). A hit is returned as a
-    read-only memory map; a miss is computed, written atomically and returned
-    in memory. Returns ``(matrix, hit)``.
+    The key is (dataset checksum, n, metric, dtype). A hit is verified against the
+    hash written beside it (:func:`load_verified`) and returned as a read-only
+    memory map; a miss (or a damaged file) is computed, written atomically with
+    its digest and returned in memory. Returns ``(matrix, hit)``.
     """
     if dataset.diss is not None:
         return dataset.diss, True
     check_choice(metric, METRICS, name="metric")
     n = dataset.n
     path = cache_path(dataset.checksum, n, metric, dtype, cache_dir)
-    if use_cache and path.exists():
-        D = np.load(path, mmap_mode="r", allow_pickle=False)
-        if D.shape == (n, n) and D.dtype == np.dtype(dtype):
+    if use_cache:
+        D = load_verified(path, (n, n), dtype)
+        if D is not None:
             return D, True
     D = dissimilarity(dataset.X, metric, dtype, max_memory=max_memory)
     if use_cache:
         atomic_save_npy(path, D)
+        write_digest(path)
     return D, False

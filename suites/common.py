@@ -31,6 +31,7 @@ import json
 import os
 import sys
 import timeit
+import warnings
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, NoReturn
@@ -204,12 +205,24 @@ def _memo_path(memo_dir: str, key: tuple) -> Path:
     return Path(memo_dir) / f"kmbench-fit-{digest}.json"
 
 
+def _memo_digest(value: dict[str, Any]) -> str:
+    return hashlib.blake2b(json.dumps(value, sort_keys=True).encode(), digest_size=16).hexdigest()
+
+
 def memoised_fit(memo_dir: str | None, key: tuple, fit) -> dict[str, Any]:
     """``fit()`` once per ``key`` and asv run: the result's tracked figures, as a dict."""
     path = _memo_path(memo_dir, key) if memo_dir else None
     if path is not None and path.exists():
-        with open(path) as fh:
-            return json.load(fh)
+        try:  # verified like the matrix cache: a damaged memo is removed and the fit redone
+            stored = json.loads(path.read_text())
+            if stored["digest"] == _memo_digest(stored["value"]):
+                return stored["value"]
+            why = "its digest does not match its contents"
+        except (ValueError, KeyError, TypeError, OSError) as exc:
+            why = f"{type(exc).__name__}: {exc}"
+        warnings.warn(f"memoised fit {path} is damaged ({why}); removed, fitting again", RuntimeWarning,
+                      stacklevel=2)
+        path.unlink(missing_ok=True)
     res = fit()
     ex = dict(res.extras or {})
     sil = ex.get("silhouette", ex.get("medoid_silhouette"))
@@ -218,7 +231,7 @@ def memoised_fit(memo_dir: str | None, key: tuple, fit) -> dict[str, Any]:
     if path is not None:
         from bench_core.atomic import atomic_write_text
 
-        atomic_write_text(path, json.dumps(out))
+        atomic_write_text(path, json.dumps({"value": out, "digest": _memo_digest(out)}))
     return out
 
 

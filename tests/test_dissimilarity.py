@@ -88,10 +88,11 @@ def test_cache_miss_then_hit_is_a_readonly_memmap(tmp_path):
     assert isinstance(D2, np.memmap) and not D2.flags.writeable
     np.testing.assert_array_equal(D1, D2)
     files = sorted(p.name for p in tmp_path.iterdir())
-    assert files == [f"diss-{ds.checksum}-n120-euclidean-float32.npy"]
+    name = f"diss-{ds.checksum}-n120-euclidean-float32.npy"
+    assert files == [name, name + ".digest"]  # the matrix and its hash (verified on every load)
     # other key -> other entry
     _, hit3 = dm.cached_dissimilarity(ds, "manhattan", np.float32, cache_dir=tmp_path)
-    assert not hit3 and len(list(tmp_path.iterdir())) == 2
+    assert not hit3 and len(list(tmp_path.iterdir())) == 4
 
 
 def test_cache_write_is_atomic(tmp_path, monkeypatch):

@@ -14,7 +14,11 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .. import registry
+    from . import UsageError
 
+    families = sorted({e.family for e in registry.entries()})
+    if args.family is not None and args.family not in families:
+        raise UsageError(f"--family {args.family!r} is not a family; known: {', '.join(families)}")
     rows = list(registry.entries(family=args.family, available=True if args.available else None))
     width = max((len(e.name) for e in rows), default=10)
     for e in rows:

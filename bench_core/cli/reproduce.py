@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 
 
 def add_parser(sub) -> None:
     from ..experiments.presets import PRESETS
+    from . import EXIT_CODES
 
     p = sub.add_parser(
         "reproduce", help="run a preset (quick, joss-table, perf-pam, ...) and write its report",
-        description="Presets: " + "; ".join(f"{k}: {v.description}" for k, v in PRESETS.items()))
+        description="\n".join(textwrap.fill(f"{k}: {v.description}", 100, subsequent_indent="  ")
+                              for k, v in PRESETS.items()),
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("preset", choices=sorted(PRESETS))
     p.add_argument("--resume", action="store_true", help="continue an interrupted run of the preset")
     p.add_argument("--name", default=None, help="results/report name (default: the preset's name)")
@@ -22,9 +26,19 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..experiments.presets import reproduce
-    from ..results_io import command_line
+    from ..experiments.presets import PRESETS, reproduce
+    from ..results_io import ResultsFile, command_line
+    from .run import check_plan, error_summary
 
+    preset = PRESETS[args.preset]
+    if args.quick and not preset.quick_grids:
+        raise ValueError(f"preset {args.preset!r} has no --quick grid; presets with one: "
+                         f"{', '.join(p for p, v in PRESETS.items() if v.quick_grids)}")
+    grids = list((preset.quick_grids if args.quick else preset.grids) or [])
+    if grids:
+        check_plan(grids, command="reproduce")
+        results = ResultsFile.named(args.name or (f"{args.preset}-quick" if args.quick else args.preset))
+        results.lock()  # a second 'kmbench reproduce' of the same name stops here, before any write
     try:
         out = reproduce(args.preset, resume=args.resume, progress=not args.no_progress,
                         results_name=args.name, command=command_line(), quick=args.quick)
@@ -33,4 +47,13 @@ def run(args: argparse.Namespace) -> int:
               f"'kmbench reproduce {args.preset} --resume'", file=sys.stderr)
         return 130
     print(f"report: {out / 'index.html'}")
+    if grids and results.exists():
+        rows = results.load().to_dict("records")
+        causes = error_summary(rows)
+        if causes:
+            print(f"kmbench reproduce: {sum(r['status'] == 'error' for r in rows)} run(s) ended in error, "
+                  "by cause:", file=sys.stderr)
+            for line in causes:
+                print(line, file=sys.stderr)
+            return 1
     return 0

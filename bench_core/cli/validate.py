@@ -30,7 +30,15 @@ def run(args: argparse.Namespace) -> int:
     from .. import registry
     from ..environment import ROOT, record
     from ..validate import QUICK_CASES, full_cases, run_validation, summarize, write_reports
+    from . import UsageError
 
+    known_algos = sorted({e.algorithm for e in registry.entries()})
+    known_impls = sorted({e.implementation for e in registry.entries()})
+    for flag, given, known in (("--algorithm", args.algorithm, known_algos),
+                               ("--implementation", args.implementation, known_impls)):
+        unknown = [g for g in given or () if g not in known]
+        if unknown:
+            raise UsageError(f"{flag} {', '.join(map(repr, unknown))}: not registered; known: {', '.join(known)}")
     cases = list(QUICK_CASES) if args.quick else full_cases()
     provider_errors = registry.provider_errors()
     for mod, err in provider_errors.items():  # our own code is broken: its entries are missing
