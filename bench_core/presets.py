@@ -185,3 +185,104 @@ def kselect_report(*, command: str, ks=range(1, 11), B: int = 10, log=print, out
                    [machine], [command], [str(results.path)], caption)
     log(f"kselect: {len(rows)} rows in {time.perf_counter() - t_all:.0f} s")
     return out
+
+
+# --------------------------------------------------------------------------- battery
+
+#: The battery's methods: every clustering family, one implementation each (kmbench's
+#: reference kernels), plus any entry matching ``extra_entries`` (plug-ins). PAMSIL and
+#: PAMMEDSIL (cubic per iteration), DynMSC (it chooses k) and BUILD alone are left out.
+BATTERY_ALGORITHMS = ["fasterpam", "fastpam1", "pam", "alternating", "fastmsc", "fastermsc", "clara", "fastclara",
+                      "fasterclara", "clarans", "fastclarans", "kmeans", "kmedian"]
+#: Families that work from the points (no n x n matrix): they also run on the larger sets.
+POINTS_FAMILIES = ("sampling", "kmeans", "kmedian")
+
+
+def battery(*, full: bool = False, seeds=(0, 1, 2), time_limit: float = 60.0, max_n: int = 2500,
+            points_max_n: int = 10000, full_diss_max_n: int = 20000, batteries=None, datasets=None,
+            implementations=("reference",), extra_entries=(), root=None) -> list[GridSpec]:
+    """The grids of ``kmbench reproduce battery``: every clustering family on the suite.
+
+    One :class:`GridSpec` per data set of the clustering benchmark suite found in the
+    suite's folder (see :mod:`bench_core.datasets.clustbench`), at the number of clusters
+    of its first reference partition (``--k true``), with ``seeds`` restarts and
+    ``time_limit`` seconds per run.
+
+    Default (about an hour on 2 cores): data sets with n <= ``max_n`` get every method;
+    those with n <= ``points_max_n`` only the methods that work from the points (sampling,
+    k-means, k-median: no n x n matrix); larger ones are skipped. ``full=True`` gives
+    every method the sets up to ``full_diss_max_n`` (an n x n float64 matrix of 20,000
+    points is 3.2 GB) and the point-based methods every set (``sipu/birch1``: 100,000 points).
+
+    Parameters
+    ----------
+    batteries : list of str, optional
+        Default: the suite's recommended batteries that are present
+        (:data:`bench_core.datasets.clustbench.RECOMMENDED`).
+    datasets : list of str, optional
+        ``BATTERY/NAME`` to run instead of every set of ``batteries`` (size rules still apply).
+    implementations : sequence of str
+        fnmatch patterns on the implementation half of the registry names.
+    extra_entries : sequence of str
+        Full registry names (patterns) added to every grid, e.g. plug-ins.
+    """
+    from .datasets import clustbench
+    from .registry import entries as registry_entries
+
+    found = {d["name"].partition(":")[2]: d for d in clustbench.describe(root)}
+    if not found:
+        raise ValueError(f"no clustering benchmark suite in {clustbench.data_dir(root)}; point --data-dir or "
+                         f"${clustbench.ENV_VAR} at it (a folder with batteries such as fcps/, wut/)")
+    batteries = list(batteries or [b for b in clustbench.RECOMMENDED if any(k.startswith(b + "/") for k in found)])
+    keys = [k for k in (datasets or sorted(found)) if k.split("/")[0] in batteries or datasets]
+    missing = [k for k in keys if k not in found]
+    if missing:
+        raise ValueError(f"data sets not in {clustbench.data_dir(root)}: {', '.join(missing)}")
+    fam = {e.algorithm: e.family for e in registry_entries()}
+    points_algos = [a for a in BATTERY_ALGORITHMS if fam.get(a) in POINTS_FAMILIES]
+    grids: list[GridSpec] = []
+    for key in keys:
+        d = found[key]
+        n, k = int(d["n"]), int(d["n_clusters"][0])
+        if k >= n:
+            continue
+        if n <= (full_diss_max_n if full else max_n):
+            algos = list(BATTERY_ALGORITHMS)
+        elif full or n <= points_max_n:
+            algos = points_algos
+        else:
+            continue
+        grids.append(GridSpec(algorithms=algos, implementations=list(implementations), entries=list(extra_entries),
+                              exclude=PURE_PYTHON, datasets=[f"{clustbench.PREFIX}:{key}"], ns=[None], ks=[k],
+                              seeds=list(seeds), time_limit=time_limit, restart_budget=3 * time_limit,
+                              silhouette_max_n=max_n, label=f"{key} (n = {n:,}, true k = {k})"))
+    return grids
+
+
+def battery_report(paths, name: str = "battery", *, command: str | None = None, update_best_known: bool = True,
+                   title: str = "Clustering benchmark suite: every family at the true k") -> Path:
+    """Report of battery results: the usual report plus statistics across data sets, the gap to
+    the best known losses (updated first from these rows) and ``interactive.html``."""
+    from .best_known import BestKnown, gap_table
+    from .report import write_report
+    from .report.interactive import write_interactive
+    from .report.stats import summary_tables
+    from .results_io import load_many
+
+    df, _ = load_many(paths)
+    table = BestKnown.load()
+    if update_best_known:
+        changes = []
+        for src, part in df.groupby("source", sort=False):
+            changes += table.update(part, source=str(src))
+        if changes:
+            table.save()
+
+    def extra(rows, caption):
+        return [("Statistics across data sets", summary_tables(rows, caption)),
+                ("Gap to the best known loss", gap_table(rows, caption, table))]
+
+    out = write_report(paths, name, command=command, title=title, extra=extra)
+    write_interactive(df, out / "interactive.html", title, caption=f"Results: {', '.join(map(str, paths))}",
+                      best_known=table)
+    return out

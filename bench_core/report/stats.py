@@ -320,14 +320,20 @@ def cd_diagram(ranks: pd.Series, P: pd.DataFrame, *, alpha: float = 0.05, cd: fl
     return ax
 
 
-def profile_axes(P: pd.DataFrame, ax, style=None, *, log: bool = True) -> None:
-    """Draw a performance profile (step functions) on ``ax``; ``style(method)`` gives (colour, marker)."""
+def profile_axes(P: pd.DataFrame, ax, style=None, *, log: bool | None = None) -> None:
+    """Draw a performance profile (step functions) on ``ax``; ``style(method)`` gives (colour, marker).
+
+    The tau axis is logarithmic when the ratios span more than a factor of 2 (``log=None``).
+    """
     for m in P.columns:
         c, mk = style(m) if style else (None, None)
-        ax.step(P.index, P[m], where="post", color=c, lw=1.2, label=m)
-        if mk:
-            ax.plot(P.index[-1], P[m].iloc[-1], marker=mk, color=c, ms=4, ls="none")
-    if log and P.index.max() > 1.0:
+        ax.step(P.index, P[m], where="post", color=c, lw=1.4, label=m)
+        first = int(np.argmax(P[m].to_numpy() > 0)) if (P[m] > 0).any() else None
+        if mk and first is not None:  # the library's marker where the method first solves a problem
+            ax.plot(P.index[first], P[m].iloc[first], marker=mk, color=c, ms=5, ls="none")
+    if log is None:
+        log = P.index.max() > 2.0
+    if log:
         ax.set_xscale("log")
     ax.set(xlabel="τ (loss / best known loss)", ylabel="fraction of problems with ratio ≤ τ", ylim=(-0.02, 1.02))
 
