@@ -172,3 +172,28 @@ def test_real_suite_several_labellings_and_noise(monkeypatch):
     assert true_k(ds) == int(ref.n_clusters[0])
     noisy = get_dataset("clustbench:graves/ring_noisy")
     assert (noisy.labelings[0] == 0).sum() == clustbench.manifest()["datasets"]["graves/ring_noisy"]["noise"] > 0
+
+
+def test_battery_grids_follow_the_size_rules(tiny_suite):
+    from bench_core.presets import BATTERY_ALGORITHMS, battery
+
+    (grid,) = battery(batteries=["toy"], max_n=10)
+    assert grid.datasets == ["clustbench:toy/two"] and grid.ks == [2] and grid.ns == [None]
+    assert grid.algorithms == BATTERY_ALGORITHMS and grid.seeds == [0, 1, 2] and grid.time_limit == 60.0
+    (points_only,) = battery(batteries=["toy"], max_n=5, points_max_n=10)
+    assert set(points_only.algorithms) == {"clara", "fastclara", "fasterclara", "clarans", "fastclarans",
+                                           "kmeans", "kmedian"}
+    assert battery(batteries=["toy"], max_n=4, points_max_n=5) == []
+    (full,) = battery(batteries=["toy"], max_n=4, points_max_n=5, full=True, full_diss_max_n=5)
+    assert "kmeans" in full.algorithms and "fasterpam" not in full.algorithms
+    with pytest.raises(ValueError, match="not in"):
+        battery(datasets=["toy/none"])
+
+
+def test_battery_without_the_suite_says_where_to_put_it(tmp_path, monkeypatch):
+    from bench_core.presets import battery
+
+    monkeypatch.setenv(clustbench.ENV_VAR, str(tmp_path / "empty"))
+    clustbench.set_data_dir(None)
+    with pytest.raises(ValueError, match="KMBENCH_CLUSTBENCH_DIR"):
+        battery()

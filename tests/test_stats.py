@@ -121,7 +121,11 @@ def test_pareto_front():
 def test_summary_tables_render():
     tables = stats.summary_tables(results(), "caption")
     ids = [t.id for t in tables]
-    assert ids[:2] == ["mean-rank-loss", "win-tie-loss-loss"] and "mean-rank-ari" in ids
+    assert ids[:2] == ["mean-rank-loss-td-objective", "win-tie-loss-loss-td-objective"] and "mean-rank-ari" in ids
+    # k-means rows form their own objective: never ranked against k-medoids losses
+    km = results().assign(family="kmeans", entry=lambda d: "km-" + d["entry"], algorithm="kmeans")
+    ids2 = [t.id for t in stats.summary_tables(pd.concat([results(), km]), "")]
+    assert "mean-rank-loss-sse-objective" in ids2 and "mean-rank-loss-td-objective" in ids2
     assert tables[0].rows[0][0] == "a/x" and "Friedman" in " ".join(tables[0].notes)
 
 

@@ -51,6 +51,11 @@ def check_figure_rules(figures: list[Figure]) -> None:
                               f"(show a table instead): {', '.join(bad)}")
 
 
+def safe_id(text: str) -> str:
+    """``text`` usable as a file name and HTML id (``clustbench:fcps/hepta`` -> ``clustbench-fcps-hepta``)."""
+    return "".join(c if c.isalnum() or c in "._-" else "-" for c in text)
+
+
 def _label(entry: str) -> str:
     a, _, i = entry.partition("/")
     return f"{algo_name(a)} — {impl_name(i)}"
@@ -70,8 +75,10 @@ class _Style:
         entries = sorted(set(entries))
         algos = sorted({e.partition("/")[0] for e in entries})
         libs = sorted({_library(e.partition("/")[2])[0] for e in entries})
-        cmap = matplotlib.colormaps["tab10" if len(algos) <= 10 else "tab20"]
-        self.colour = {a: cmap(j % cmap.N) for j, a in enumerate(algos)}
+        # distinct hues first (tab10), then Dark2 and Set1: no pale pairs as in tab20
+        palette = [*matplotlib.colormaps["tab10"].colors, *matplotlib.colormaps["Dark2"].colors,
+                   *matplotlib.colormaps["Set1"].colors]
+        self.colour = {a: palette[j % len(palette)] for j, a in enumerate(algos)}
         self.marker = {b: MARKERS[j % len(MARKERS)] for j, b in enumerate(libs)}
         self.map = {e: (self.colour[e.partition("/")[0]], self.marker[_library(e.partition("/")[2])[0]])
                     for e in entries}
@@ -121,6 +128,7 @@ class _Style:
         return hs, labels
 def _save(fig, out: Path, fid: str, title: str, provenance: str, *, x: str | None = None,
           x_values: int | None = None) -> Figure:
+    fid = safe_id(fid)
     fig.suptitle(title, fontsize=10)
     wrapped = "\n".join(textwrap.wrap(provenance, 200))
     lines = wrapped.count("\n") + 1
@@ -323,7 +331,7 @@ def pareto_figures(ok: pd.DataFrame, out: Path, provenance: str, style: _Style, 
                 ax.step(front["fit_time"], 100 * front["gap"], where="post", color="0.2", lw=0.8, alpha=0.7)
                 ax.set_xscale("log")
                 ax.set_title(prob, fontsize=7)
-                ax.tick_params(labelsize=6)
+                ax.tick_params(which="both", labelsize=6)
                 ax.grid(True, which="both", alpha=0.3)
             for ax in axs[len(chunk):]:
                 ax.set_visible(False)

@@ -105,6 +105,7 @@ function markers(entry) {
 function legend(entry) {
   // grouped legend: one group per algorithm (its colour), entries named by library (their marker)
   const [algo, impl] = entry.split('/');
+  if (!DATA.grouped) return {name: algo, legendgroup: algo};  // one implementation per algorithm
   return {name: impl, legendgroup: algo, legendgrouptitle: {text: algo, font: {size: 11}}};
 }
 const LAYOUT = {margin: {l: 60, r: 10, t: 40, b: 50}, legend: {font: {size: 10}, groupclick: 'toggleitem'},
@@ -224,8 +225,10 @@ def page_data(df: pd.DataFrame, best_known=None) -> dict[str, Any]:
     style = {e: {"color": mcolors.to_hex(st(e)[0]), "symbol": symbol_of[st(e)[1]], "open": st.variant(e)}
              for e in entries} if st else {}
     has_ari = "ari" in d.columns and pd.to_numeric(d["ari"], errors="coerce").notna().any()
+    algos = [e.partition("/")[0] for e in entries]
+    grouped = len(set(algos)) < len(algos)  # some algorithm has several implementations
     return {"rows": rows, "columns": columns, "numeric": numeric, "style": style, "has_ari": bool(has_ari),
-            "max_rows": 2000}
+            "grouped": grouped, "max_rows": 2000}
 
 
 def write_interactive(df: pd.DataFrame, path: str | os.PathLike, title: str, *, caption: str = "",

@@ -340,19 +340,31 @@ def profile_axes(P: pd.DataFrame, ax, style=None, *, log: bool | None = None) ->
 
 def summary_tables(df: pd.DataFrame, caption: str = "", *, best: pd.Series | None = None,
                    value: str = "loss", test: str = "nemenyi", alpha: float = 0.05) -> list:
-    """Report tables: mean ranks (loss and, when recorded, ARI) and the win/tie/loss matrix.
+    """Report tables: mean ranks (loss per objective and, when recorded, ARI, NCA) and win/tie/loss.
 
     Returns :class:`~bench_core.report.tables.Table` objects, empty when fewer than two
     methods share at least two problems.
     """
+    from ..best_known import objective
     from .tables import Table
 
     tables = []
-    for col in [value] + [c for c in ("ari", "nca") if c in df.columns and df[c].notna().any()]:
-        M = score_matrix(df, col)
+    groups: list[tuple[str, str, pd.DataFrame]] = []
+    if value == "loss" and "family" in df.columns:
+        # losses compare only within one objective (total deviation, sum of squares, ...)
+        obj = pd.Series([objective(str(f), str(a)) for f, a in zip(df["family"], df["algorithm"], strict=True)],
+                        index=df.index)
+        for o in sorted(obj.dropna().unique()):
+            groups.append((value, f" ({o} objective)", df[obj == o]))
+    else:
+        groups.append((value, "", df))
+    groups += [(c, "", df) for c in ("ari", "nca") if c in df.columns and pd.to_numeric(df[c], errors="coerce").notna().any()]
+    for col, what, part in groups:
+        M = score_matrix(part, col)
         if M.shape[0] < 2 or M.shape[1] < 2:
             continue
         ranks = mean_ranks(M)
+        tag = "".join(c if c.isalnum() else "-" for c in what).strip("-")
         notes = [f"{M.shape[0]} problems with a finished run of every method (median over seeds); ties share "
                  f"their mean rank; 1 = best ({'higher' if M.attrs['higher_is_better'] else 'lower'} {col})."]
         if M.attrs["dropped"]:
@@ -362,7 +374,7 @@ def summary_tables(df: pd.DataFrame, caption: str = "", *, best: pd.Series | Non
             cd = nemenyi_cd(M.shape[1], M.shape[0], alpha)
             notes.append(f"Friedman χ² = {fr['statistic']:.2f}, p = {fr['pvalue']:.3g}; Nemenyi critical "
                          f"difference at α = {alpha}: {cd:.2f}")
-        tables.append(Table(id=f"mean-rank-{col}", title=f"Mean rank by {col} over problems",
+        tables.append(Table(id=f"mean-rank-{col}" + (f"-{tag}" if tag else ""), title=f"Mean rank by {col}{what}",
                             columns=["method", "mean rank", "problems"],
                             rows=[[m, f"{r:.2f}", str(M.shape[0])] for m, r in ranks.items()],
                             notes=notes, caption=caption))
@@ -371,7 +383,8 @@ def summary_tables(df: pd.DataFrame, caption: str = "", *, best: pd.Series | Non
             order = list(ranks.index)
             rows = [[a] + ["—" if a == b else f"{w['win'].loc[a, b]}/{w['tie'].loc[a, b]}/{w['loss'].loc[a, b]}"
                            for b in order] for a in order]
-            tables.append(Table(id=f"win-tie-loss-{col}", title=f"Wins/ties/losses by {col} (row vs column)",
+            tables.append(Table(id=f"win-tie-loss-{col}" + (f"-{tag}" if tag else ""),
+                                title=f"Wins/ties/losses by {col}{what} (row vs column)",
                                 columns=["method", *order], rows=rows,
                                 notes=["w/t/l: problems where the row method is better / equal (relative "
                                        "difference ≤ 1e-9) / worse than the column method."],
