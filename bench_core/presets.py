@@ -196,6 +196,8 @@ BATTERY_ALGORITHMS = ["fasterpam", "fastpam1", "pam", "alternating", "fastmsc", 
                       "fasterclara", "clarans", "fastclarans", "kmeans", "kmedian"]
 #: Families that work from the points (no n x n matrix): they also run on the larger sets.
 POINTS_FAMILIES = ("sampling", "kmeans", "kmedian")
+#: What the default battery runs on the largest sets (CLARANS would spend its time limit).
+LARGE_ALGORITHMS = ["clara", "fastclara", "fasterclara"]
 
 
 def battery(*, full: bool = False, seeds=(0, 1, 2), time_limit: float = 60.0, max_n: int = 2500,
@@ -208,11 +210,12 @@ def battery(*, full: bool = False, seeds=(0, 1, 2), time_limit: float = 60.0, ma
     of its first reference partition (``--k true``), with ``seeds`` restarts and
     ``time_limit`` seconds per run.
 
-    Default (about an hour on 2 cores): data sets with n <= ``max_n`` get every method;
+    Default (within an hour on 2 cores): data sets with n <= ``max_n`` get every method;
     those with n <= ``points_max_n`` only the methods that work from the points (sampling,
-    k-means, k-median: no n x n matrix); larger ones are skipped. ``full=True`` gives
-    every method the sets up to ``full_diss_max_n`` (an n x n float64 matrix of 20,000
-    points is 3.2 GB) and the point-based methods every set (``sipu/birch1``: 100,000 points).
+    k-means, k-median: no n x n matrix); larger ones (``sipu/birch1``: 100,000 points) only
+    CLARA, FastCLARA and FasterCLARA (:data:`LARGE_ALGORITHMS`). ``full=True`` gives every
+    method the sets up to ``full_diss_max_n`` (an n x n float64 matrix of 20,000 points is
+    3.2 GB) and every point-based method every set.
 
     Parameters
     ----------
@@ -251,9 +254,10 @@ def battery(*, full: bool = False, seeds=(0, 1, 2), time_limit: float = 60.0, ma
         elif full or n <= points_max_n:
             algos = points_algos
         else:
-            continue
+            algos = [a for a in LARGE_ALGORITHMS if a in BATTERY_ALGORITHMS]
+        # ns=[n], not None: every point, and the runner sees the size (silhouettes up to max_n)
         grids.append(GridSpec(algorithms=algos, implementations=list(implementations), entries=list(extra_entries),
-                              exclude=PURE_PYTHON, datasets=[f"{clustbench.PREFIX}:{key}"], ns=[None], ks=[k],
+                              exclude=PURE_PYTHON, datasets=[f"{clustbench.PREFIX}:{key}"], ns=[n], ks=[k],
                               seeds=list(seeds), time_limit=time_limit, restart_budget=3 * time_limit,
                               silhouette_max_n=max_n, label=f"{key} (n = {n:,}, true k = {k})"))
     return grids

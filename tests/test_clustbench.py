@@ -178,12 +178,13 @@ def test_battery_grids_follow_the_size_rules(tiny_suite):
     from bench_core.presets import BATTERY_ALGORITHMS, battery
 
     (grid,) = battery(batteries=["toy"], max_n=10)
-    assert grid.datasets == ["clustbench:toy/two"] and grid.ks == [2] and grid.ns == [None]
+    assert grid.datasets == ["clustbench:toy/two"] and grid.ks == [2] and grid.ns == [6]
     assert grid.algorithms == BATTERY_ALGORITHMS and grid.seeds == [0, 1, 2] and grid.time_limit == 60.0
     (points_only,) = battery(batteries=["toy"], max_n=5, points_max_n=10)
     assert set(points_only.algorithms) == {"clara", "fastclara", "fasterclara", "clarans", "fastclarans",
                                            "kmeans", "kmedian"}
-    assert battery(batteries=["toy"], max_n=4, points_max_n=5) == []
+    (large,) = battery(batteries=["toy"], max_n=4, points_max_n=5)
+    assert large.algorithms == ["clara", "fastclara", "fasterclara"]
     (full,) = battery(batteries=["toy"], max_n=4, points_max_n=5, full=True, full_diss_max_n=5)
     assert "kmeans" in full.algorithms and "fasterpam" not in full.algorithms
     with pytest.raises(ValueError, match="not in"):
