@@ -122,3 +122,38 @@ def test_evaluate_on_a_real_run_matches_scikit_learn():
     assert not {k: v for k, v in errors.items() if k in ("ari", "ami", "nca")}
     assert values["ari"] == pytest.approx(adjusted_rand_score(ds.y, labels))
     assert 0.0 < values["nca"] < 1.0
+
+
+def test_scores_on_the_suite_match_scikit_learn_without_the_noise():
+    """A k-medoids run on a suite data set with noise points: ARI and AMI equal scikit-learn's
+    on the non-noise points (skips where the suite is absent)."""
+    import os
+    from pathlib import Path
+
+    from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score
+
+    from bench_core import registry
+    from bench_core.datasets import clustbench, get_dataset, true_k
+    from bench_core.dissimilarity import dissimilarity
+    from bench_core.metrics import evaluate
+
+    suite = Path(os.environ.get("KMBENCH_TEST_CLUSTBENCH",
+                                Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "clustbench"))
+    if not (suite / "graves" / "ring_noisy.data.gz").exists():
+        pytest.skip(f"the clustering benchmark suite is not at {suite}")
+    clustbench.set_data_dir(suite)
+    try:
+        ds = get_dataset("clustbench:graves/ring_noisy")
+    finally:
+        clustbench.set_data_dir(None)
+    k = true_k(ds)
+    entry = registry.get("fasterpam/reference")
+    if not entry.availability()[0]:
+        pytest.skip("the Cython extensions are not built")
+    task = registry.Task(k=k, diss=dissimilarity(ds.X, "euclidean", np.dtype("float64")), X=ds.X, seed=0)
+    res = entry(task)
+    values, _ = evaluate(task, res, ds)
+    keep = ds.y != 0
+    assert (~keep).sum() > 0
+    assert values["ari"] == pytest.approx(adjusted_rand_score(ds.y[keep], res.labels[keep]))
+    assert values["ami"] == pytest.approx(adjusted_mutual_info_score(ds.y[keep], res.labels[keep]), abs=1e-9)
