@@ -59,8 +59,8 @@ def check_scalars(spec: Any) -> list[str]:
     if not spec.ks:
         out.append("--k is empty; expected at least one number of clusters, e.g. --k 10")
     for k in spec.ks:
-        if not _is_int(k) or k < 1:
-            out.append(f"--k {k!r}: expected a whole number >= 1")
+        if k != "true" and (not _is_int(k) or k < 1):
+            out.append(f"--k {k!r}: expected a whole number >= 1, or 'true'")
     if not spec.ns:
         out.append("--n is empty; expected at least one size, e.g. --n 1000 (or 'all')")
     for n in spec.ns:
@@ -330,6 +330,13 @@ def check_grid(specs: list[Any]) -> list[str]:
         for ds_text in spec.datasets:
             ds_problems, rows, kind = check_dataset(ds_text, ns, spec.data_seed if _is_int(spec.data_seed) else 0)
             mine += ds_problems
+            if "true" in spec.ks and not ds_problems:
+                from .runner.grid import resolve_k
+
+                try:
+                    resolve_k("true", ds_text, spec)
+                except ValueError as exc:
+                    mine.append(f"--k true with --dataset {ds_text}: {exc}")
             for n, size in rows.items():
                 if size is None:
                     continue

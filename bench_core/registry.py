@@ -41,6 +41,7 @@ PROVIDERS: tuple[str, ...] = (
     "bench_core.adapters.pyclustering",   # pyclustering
     "bench_core.adapters.banditpam",      # BanditPAM (optional)
     "bench_core.gpu.entries",             # PyTorch backend
+    "bench_core.metrics.external",        # ARI, AMI, NCA metric columns
 )
 
 

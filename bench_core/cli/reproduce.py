@@ -21,6 +21,10 @@ def add_parser(sub) -> None:
     p.add_argument("--name", default=None, help="results/report name (default: the preset's name)")
     p.add_argument("--quick", action="store_true",
                    help="the preset's smaller grid (same comparisons, seconds to minutes; run in CI)")
+    p.add_argument("--full", action="store_true", help="the preset's larger grid (battery: the larger data sets)")
+    p.add_argument("--data-dir", default=None,
+                   help="folder of the clustering benchmark suite (default $KMBENCH_CLUSTBENCH_DIR or "
+                        "datasets/clustbench)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run)
 
@@ -30,18 +34,20 @@ def run(args: argparse.Namespace) -> int:
     from ..results_io import ResultsFile, command_line
     from .run import check_plan, error_summary
 
+    if getattr(args, "data_dir", None):
+        from ..datasets import clustbench
+
+        clustbench.set_data_dir(args.data_dir)
     preset = PRESETS[args.preset]
-    if args.quick and not preset.quick_grids:
-        raise ValueError(f"preset {args.preset!r} has no --quick grid; presets with one: "
-                         f"{', '.join(p for p, v in PRESETS.items() if v.quick_grids)}")
-    grids = list((preset.quick_grids if args.quick else preset.grids) or [])
+    grids = list(preset.grids_for(quick=args.quick, full=args.full))
     if grids:
         check_plan(grids, command="reproduce")
-        results = ResultsFile.named(args.name or (f"{args.preset}-quick" if args.quick else args.preset))
+        results = ResultsFile.named(args.name or (f"{args.preset}-quick" if args.quick else
+                                                  f"{args.preset}-full" if args.full else args.preset))
         results.lock()  # a second 'kmbench reproduce' of the same name stops here, before any write
     try:
         out = reproduce(args.preset, resume=args.resume, progress=not args.no_progress,
-                        results_name=args.name, command=command_line(), quick=args.quick)
+                        results_name=args.name, command=command_line(), quick=args.quick, full=args.full)
     except KeyboardInterrupt:
         print(f"kmbench reproduce: interrupted; finished rows are kept. Continue with "
               f"'kmbench reproduce {args.preset} --resume'", file=sys.stderr)

@@ -22,6 +22,10 @@ def _list(conv=str, what: str = "values"):
     return parse
 
 
+def _k(text: str) -> int | str:
+    return "true" if text == "true" else int(text)
+
+
 def _datasets(text: str) -> list[str]:
     """``"blobs:k=3,d=2,mnist"`` -> ``["blobs:k=3,d=2", "mnist"]``: a ``key=value`` item is a parameter
     of the data set before it, anything else starts a new data set."""
@@ -81,7 +85,9 @@ def add_grid_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--dataset", type=_datasets, default=["mnist"], dest="datasets",
                    help="data sets, comma-separated; parameters as 'blobs:k=5,d=10' (e.g. 'blobs:k=5,d=10,iris')")
     g.add_argument("--n", type=_list(_n, "a size or 'all'"), default=[1000], dest="ns", help="sizes (first n rows), e.g. 1000,5000")
-    g.add_argument("--k", type=_list(int, "a whole number"), default=[10], dest="ks", help="numbers of clusters, e.g. 10,100")
+    g.add_argument("--k", type=_list(_k, "a whole number or 'true'"), default=[10], dest="ks",
+                   help="numbers of clusters, e.g. 10,100; 'true': the number of clusters of each data set's "
+                        "reference partition")
     g.add_argument("--dtype", type=_list(), default=["float64"], dest="dtypes", help="float64,float32")
     g.add_argument("--metric", type=_list(), default=["euclidean"], dest="metrics")
     g.add_argument("--seeds", type=parse_seeds, default=[0],
@@ -91,6 +97,9 @@ def add_grid_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-iter", type=_number(int, "a whole number"), default=None)
     g.add_argument("--threads", type=_number(int, "a whole number"), default=1, dest="n_threads", help="threads per run (pinned; default 1)")
     g.add_argument("--data-seed", type=_number(int, "a whole number"), default=0, help="seed of synthetic data sets")
+    g.add_argument("--data-dir", default=None,
+                   help="folder of the clustering benchmark suite for clustbench:BATTERY/NAME data sets "
+                        "(default $KMBENCH_CLUSTBENCH_DIR or datasets/clustbench)")
     g.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="algorithm option passed in Task.options (repeatable)")
     e = p.add_argument_group("execution")
@@ -176,6 +185,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.resume and args.overwrite:
         raise UsageError("--resume and --overwrite contradict each other; give one of them")
+    if args.data_dir:
+        from ..datasets import clustbench
+
+        clustbench.set_data_dir(args.data_dir)
     spec = spec_from_args(args)
     check_plan([spec])
     name = args.name or time.strftime("run-%Y%m%d-%H%M%S")

@@ -40,6 +40,24 @@ class Preset:
     custom: Callable[..., Path] | None = None
     #: A smaller grid of the same comparisons (``--quick``; run in CI).
     quick_grids: list[GridSpec] | None = None
+    #: Grids built when the preset runs (``build(quick, full)``), for presets whose grid
+    #: depends on what is installed (the benchmark suite's folder).
+    build: Callable[[bool, bool], list[GridSpec]] | None = None
+    #: The report writer (``report(paths, name, command=...)``) when not the plain report.
+    report: Callable[..., Path] | None = None
+
+    def grids_for(self, *, quick: bool = False, full: bool = False) -> list[GridSpec]:
+        """The grids of one run of the preset."""
+        if self.build is not None:
+            return self.build(quick, full)
+        if quick:
+            if not self.quick_grids:
+                raise ValueError(f"preset {self.name!r} has no --quick grid; presets with one: "
+                                 f"{', '.join(p for p, v in PRESETS.items() if v.quick_grids or v.build)}")
+            return self.quick_grids
+        if full:
+            raise ValueError(f"preset {self.name!r} has no --full grid")
+        return self.grids
 
 
 def _perf_pam(n: int, n_pam: int, seeds: list[int], threads: list[int] = (1,)) -> list[GridSpec]:
@@ -161,6 +179,11 @@ PRESETS: dict[str, Preset] = {
     "perf-kmeans": Preset("perf-kmeans", "k-means against scikit-learn (n = 10,000), k-median against "
                           "pyclustering (n = 1,000)", _perf_kmeans(10000, 1000, [0, 1, 2, 3, 4]),
                           "k-means and k-median against their peers", quick_grids=_perf_kmeans(1000, 300, [0])),
+    "battery": Preset("battery", "every clustering family on the clustering benchmark suite's recommended "
+                      "batteries at the true k, 3 seeds, 60 s per run (--full: larger sets too; --quick: "
+                      "five small sets, one seed)", title="Clustering benchmark suite: every family at the true k",
+                      build=lambda quick, full: _battery_grids(quick, full),
+                      report=lambda paths, name, command=None: battery_report(paths, name, command=command)),
     "perf-gpu": Preset("perf-gpu", "the torch backend (GPU when present) against the CPU, MNIST n = 10,000",
                        _perf_gpu([10000], [0, 1, 2]), "The torch backend against the CPU",
                        quick_grids=_perf_gpu([300], [0])),
@@ -168,7 +191,7 @@ PRESETS: dict[str, Preset] = {
 
 
 def reproduce(name: str, *, resume: bool = False, progress: bool = True, results_name: str | None = None,
-              command: str | None = None, log=print, quick: bool = False) -> Path:
+              command: str | None = None, log=print, quick: bool = False, full: bool = False) -> Path:
     """Run preset ``name`` and write its report; returns the report folder.
 
     ``quick`` runs the preset's smaller grid (the same comparisons; CI runs these).
@@ -183,13 +206,10 @@ def reproduce(name: str, *, resume: bool = False, progress: bool = True, results
     command = command or f"kmbench reproduce {name}"
     if name == "kselect":
         return kselect_report(command=command, log=log)
-    rname = results_name or (f"{name}-quick" if quick else name)
+    rname = results_name or (f"{name}-quick" if quick else f"{name}-full" if full else name)
     results = ResultsFile.named(rname)
     fresh = not resume
-    if quick and not preset.quick_grids:
-        raise ValueError(f"preset {name!r} has no --quick grid; presets with one: "
-                         f"{', '.join(p for p, v in PRESETS.items() if v.quick_grids)}")
-    grids = preset.quick_grids if quick else preset.grids
+    grids = preset.grids_for(quick=quick, full=full)
     log(f"kmbench reproduce {name}{' --quick' if quick else ''}: {preset.description}; results -> {results.path}")
     summary = run_grid(grids, results, resume=resume, overwrite=fresh, progress=progress, command=command)
     log(summary.line())
@@ -204,6 +224,8 @@ def reproduce(name: str, *, resume: bool = False, progress: bool = True, results
 
             return [("k selection", [kselect_table(pd.read_csv(ks_path), caption, QUICK_KSELECT["ks"],
                                                    QUICK_KSELECT["B"])])]
+    if preset.report is not None:
+        return preset.report([results.path], rname, command=command)
     return write_report([results.path], rname, command=command, title=preset.title, extra=extra)
 
 
@@ -309,3 +331,119 @@ def kselect_table(df, caption: str, ks, B: int):
                         f"et al. (2001) rule with B = {B} uniform reference sets; k = {min(ks)}..{max(ks)}, best "
                         "of 3 seeded runs per k (bench_core.algorithms.kselect)."],
                  caption=caption)
+# --------------------------------------------------------------------------- battery
+
+#: The battery's methods: every clustering family, one implementation each (kmbench's
+#: reference kernels), plus any entry matching ``extra_entries`` (plug-ins). PAMSIL and
+#: PAMMEDSIL (cubic per iteration), DynMSC (it chooses k) and BUILD alone are left out.
+BATTERY_ALGORITHMS = ["fasterpam", "fastpam1", "pam", "alternating", "fastmsc", "fastermsc", "clara", "fastclara",
+                      "fasterclara", "clarans", "fastclarans", "kmeans", "kmedian"]
+#: Families that work from the points (no n x n matrix): they also run on the larger sets.
+POINTS_FAMILIES = ("sampling", "kmeans", "kmedian")
+#: What the default battery runs on the largest sets (CLARANS would spend its time limit).
+LARGE_ALGORITHMS = ["clara", "fastclara", "fasterclara"]
+
+
+def battery(*, full: bool = False, seeds=(0, 1, 2), time_limit: float = 60.0, max_n: int = 2500,
+            points_max_n: int = 10000, full_diss_max_n: int = 20000, batteries=None, datasets=None,
+            implementations=("reference",), extra_entries=(), root=None) -> list[GridSpec]:
+    """The grids of ``kmbench reproduce battery``: every clustering family on the suite.
+
+    One :class:`GridSpec` per data set of the clustering benchmark suite found in the
+    suite's folder (see :mod:`bench_core.datasets.clustbench`), at the number of clusters
+    of its first reference partition (``--k true``), with ``seeds`` restarts and
+    ``time_limit`` seconds per run.
+
+    Default (within an hour on 2 cores): data sets with n <= ``max_n`` get every method;
+    those with n <= ``points_max_n`` only the methods that work from the points (sampling,
+    k-means, k-median: no n x n matrix); larger ones (``sipu/birch1``: 100,000 points) only
+    CLARA, FastCLARA and FasterCLARA (:data:`LARGE_ALGORITHMS`). ``full=True`` gives every
+    method the sets up to ``full_diss_max_n`` (an n x n float64 matrix of 20,000 points is
+    3.2 GB) and every point-based method every set.
+
+    Parameters
+    ----------
+    batteries : list of str, optional
+        Default: the suite's recommended batteries that are present
+        (:data:`bench_core.datasets.clustbench.RECOMMENDED`).
+    datasets : list of str, optional
+        ``BATTERY/NAME`` to run instead of every set of ``batteries`` (size rules still apply).
+    implementations : sequence of str
+        fnmatch patterns on the implementation half of the registry names.
+    extra_entries : sequence of str
+        Full registry names (patterns) added to every grid, e.g. plug-ins.
+    """
+    from ..datasets import clustbench
+    from ..registry import entries as registry_entries
+
+    found = {d["name"].partition(":")[2]: d for d in clustbench.describe(root)}
+    if not found:
+        raise ValueError(f"no clustering benchmark suite in {clustbench.data_dir(root)}; point --data-dir or "
+                         f"${clustbench.ENV_VAR} at it (a folder with batteries such as fcps/, wut/)")
+    batteries = list(batteries or [b for b in clustbench.RECOMMENDED if any(k.startswith(b + "/") for k in found)])
+    keys = [k for k in (datasets or sorted(found)) if k.split("/")[0] in batteries or datasets]
+    missing = [k for k in keys if k not in found]
+    if missing:
+        raise ValueError(f"data sets not in {clustbench.data_dir(root)}: {', '.join(missing)}")
+    fam = {e.algorithm: e.family for e in registry_entries()}
+    points_algos = [a for a in BATTERY_ALGORITHMS if fam.get(a) in POINTS_FAMILIES]
+    grids: list[GridSpec] = []
+    for key in keys:
+        d = found[key]
+        n, k = int(d["n"]), int(d["n_clusters"][0])
+        if k >= n:
+            continue
+        if n <= (full_diss_max_n if full else max_n):
+            algos = list(BATTERY_ALGORITHMS)
+        elif full or n <= points_max_n:
+            algos = points_algos
+        else:
+            algos = [a for a in LARGE_ALGORITHMS if a in BATTERY_ALGORITHMS]
+        # ns=[n], not None: every point, and the runner sees the size (silhouettes up to max_n)
+        grids.append(GridSpec(algorithms=algos, implementations=list(implementations), entries=list(extra_entries),
+                              exclude=PURE_PYTHON, datasets=[f"{clustbench.PREFIX}:{key}"], ns=[n], ks=[k],
+                              seeds=list(seeds), time_limit=time_limit, restart_budget=3 * time_limit,
+                              silhouette_max_n=max_n, label=f"{key} (n = {n:,}, true k = {k})"))
+    return grids
+
+
+def battery_report(paths, name: str = "battery", *, command: str | None = None, update_best_known: bool = True,
+                   title: str = "Clustering benchmark suite: every family at the true k") -> Path:
+    """Report of battery results: the usual report plus statistics across data sets, the gap to
+    the best known losses (updated first from these rows) and ``interactive.html``."""
+    from ..best_known import BestKnown, gap_table
+    from ..report import write_report
+    from ..report.interactive import write_interactive
+    from ..report.stats import summary_tables
+    from ..results_io import load_many
+
+    df, _ = load_many(paths)
+    table = BestKnown.load()
+    if update_best_known:
+        changes = []
+        for src, part in df.groupby("source", sort=False):
+            changes += table.update(part, source=str(src))
+        if changes:
+            table.save()
+
+    def extra(rows, caption):
+        return [("Statistics across data sets", summary_tables(rows, caption)),
+                ("Gap to the best known loss", gap_table(rows, caption, table))]
+
+    out = write_report(paths, name, command=command, title=title, extra=extra)
+    write_interactive(df, out / "interactive.html", title, caption=f"Results: {', '.join(map(str, paths))}",
+                      best_known=table)
+    return out
+
+
+#: The ``--quick`` battery (CI): five small sets of different kinds, one seed.
+QUICK_BATTERY = ["fcps/hepta", "fcps/lsun", "wut/x2", "graves/ring_noisy", "other/iris"]
+
+
+def _battery_grids(quick: bool, full: bool) -> list[GridSpec]:
+    if quick:
+        from ..datasets import clustbench
+
+        found = {d["name"].partition(":")[2] for d in clustbench.describe()}
+        return battery(datasets=[d for d in QUICK_BATTERY if d in found] or None, seeds=(0,), time_limit=60.0)
+    return battery(full=full)

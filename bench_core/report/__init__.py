@@ -102,6 +102,9 @@ def write_report(paths: Iterable[str | Path], name: str | None = None, *, out_di
     latex_status = write_document(out, title, sections, figures, machines, commands, meta["sources"], caption,
                                   compile_latex=compile_latex)
     df.to_csv(out / "rows.csv", index=False)
+    from .interactive import write_interactive
+
+    write_interactive(df, out / "interactive.html", title, caption=caption)
     used_env = {e: meta["environments"][e] for e in df["env_id"].dropna().astype(str).unique()
                 if e in meta["environments"]}
     (out / "provenance.json").write_text(json.dumps(

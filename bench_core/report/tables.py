@@ -51,6 +51,10 @@ class Table:
     notes: list[str] = field(default_factory=list)
     align: str = ""  # one of l/r per column; default: first column(s) left, numbers right
 
+    def __post_init__(self) -> None:
+        # ids name files (tables/<id>.tex): data set names such as clustbench:fcps/hepta are made safe
+        self.id = "".join(c if c.isalnum() or c in "._-" else "-" for c in self.id)
+
     def alignment(self) -> str:
         if self.align:
             return self.align

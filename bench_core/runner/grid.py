@@ -39,7 +39,7 @@ class GridSpec:
     exclude: list[str] = field(default_factory=list)
     datasets: list[str] = field(default_factory=lambda: ["mnist"])
     ns: list[int | None] = field(default_factory=lambda: [1000])
-    ks: list[int] = field(default_factory=lambda: [10])
+    ks: list[int | str] = field(default_factory=lambda: [10])  # "true": the reference partition's k
     dtypes: list[str] = field(default_factory=lambda: ["float64"])
     metrics: list[str] = field(default_factory=lambda: ["euclidean"])
     seeds: list[int] = field(default_factory=lambda: [0])
@@ -138,16 +138,29 @@ def expand(specs: Iterable[GridSpec]) -> list[Run]:
         for ds in spec.datasets:
             name, params = parse_dataset(ds)
             ptuple = tuple(sorted(params.items()))
+            ks = list(dict.fromkeys(resolve_k(k, ds, spec) for k in spec.ks))
             for n in spec.ns:
                 for dtype in spec.dtypes:
                     for metric in spec.metrics:
-                        for k in spec.ks:
+                        for k in ks:
                             for seed in spec.seeds:
                                 for e in entries:
                                     init = e.facts.default_init if spec.init == "auto" else spec.init
                                     runs.append(Run(e.name, name, ptuple, n, k, str(np.dtype(dtype)), metric,
                                                     int(seed), init, i))
     return runs
+
+
+def resolve_k(k, dataset: str, spec: GridSpec) -> int:
+    """``k``, or for ``"true"`` the number of clusters of the data set's reference partition."""
+    if k != "true":
+        return int(k)
+    from ..datasets import get_dataset, true_k
+
+    name, params = parse_dataset(dataset)
+    if name.startswith("clustbench:") and not params:
+        return true_k(name)  # from the suite's manifest, without loading the points
+    return true_k(get_dataset(name, seed=spec.data_seed, **params))
 
 
 def run_id(run: Run, spec: GridSpec) -> str:

@@ -199,9 +199,10 @@ def run_one(run: Run, rid: str, spec: GridSpec, entry: registry.Entry, group: Da
         return row | {"status": "skipped", "error": skipped}
 
     fam = family(entry.family)
-    need_diss = entry.input in ("diss", "both") or (
-        spec.silhouette and (run.n or 0) <= spec.silhouette_max_n) or run.init not in ("random", "build")
     try:
+        group.load(run, spec, False, use_cache)  # the data first: its size decides on the matrix
+        need_diss = entry.input in ("diss", "both") or run.init not in ("random", "build") or (
+            spec.silhouette and group.ds.n <= spec.silhouette_max_n)
         group.load(run, spec, need_diss, use_cache)
     except Exception as exc:
         return row | {"status": "error", "error": f"loading data: {type(exc).__name__}: {exc}"}
@@ -217,7 +218,9 @@ def run_one(run: Run, rid: str, spec: GridSpec, entry: registry.Entry, group: Da
                          seed=run.seed, max_iter=spec.max_iter, n_threads=spec.n_threads,
                          options=entry.facts.options | dict(spec.options))
     init_time = None
-    if run.init == "build" or not entry.supports_init or fam.start == "none":
+    if fam.start == "none":  # it draws its own sample from the seed
+        row["init_source"] = "implementation"
+    elif run.init == "build" or not entry.supports_init:
         task.options.setdefault("init", run.init)
         row["init_source"] = "implementation"
     else:
