@@ -174,6 +174,20 @@ register("kmedian/torch", _run_kmedian, family="kmedian", input="points",
 _TILED_OPTS = ("dtype", "device", "memory_budget", "tile_rows", "tile_cols")
 
 
+def _pinned(run):
+    """Run with torch's intra-op threads pinned to ``task.n_threads`` (CPU tiles; restored after)."""
+    def pinned(task: Task) -> ClusteringResult:
+        import torch
+        before = torch.get_num_threads()
+        torch.set_num_threads(max(1, int(task.n_threads)))
+        try:
+            return run(task)
+        finally:
+            torch.set_num_threads(before)
+    pinned.__name__ = run.__name__
+    return pinned
+
+
 def _tiled_swapper(name: str, default_init: str):
     def run(task: Task) -> ClusteringResult:
         from . import tiled
@@ -185,7 +199,7 @@ def _tiled_swapper(name: str, default_init: str):
         return getattr(tiled, name)(_points(task), start, init=init, random_state=task.seed,
                                     metric=task.metric, **opts)
     run.__name__ = f"_run_tiled_{name}"
-    return run
+    return _pinned(run)
 
 
 def _run_tiled_build(task: Task) -> ClusteringResult:
@@ -233,7 +247,7 @@ _TILED_NOTE = ("distances recomputed per tile from the points (float64 by defaul
                "the dot products; swaps whose changes tie to within 1e-10 of the loss are listed in "
                "extras['near_ties']; options['dtype'] = 'float32' can part ways at near-ties")
 
-register("build/torch-tiled", _run_tiled_build, family="kmedoids", input="points",
+register("build/torch-tiled", _pinned(_run_tiled_build), family="kmedoids", input="points",
          description="PAM BUILD from the points: lazy-greedy gains over blocks of candidates, "
                      "distance tiles computed on the fly (no n x n matrix)",
          reference="build/reference", agreement="identical", note=_TILED_NOTE,
@@ -254,11 +268,11 @@ register("fasterpam/torch-tiled", _tiled_swapper("fasterpam", "random"), family=
          note="eager per block of candidates rather than per candidate: a local optimum of the "
               "same kind, not the same swaps; options['block_size'] = 1 makes FasterPAM's swaps",
          **_TILED)
-register("silhouette/torch-tiled", _run_tiled_silhouette, family="silhouette", input="points",
+register("silhouette/torch-tiled", _pinned(_run_tiled_silhouette), family="silhouette", input="points",
          description="Silhouette from the points: per-cluster sums by products of distance tiles "
                      "with the one-hot labels (float64)",
          reference="silhouette/reference", agreement="identical", supports_init=False, **_TILED)
-register("medoid_silhouette/torch-tiled", _run_tiled_medoid_silhouette, family="silhouette",
+register("medoid_silhouette/torch-tiled", _pinned(_run_tiled_medoid_silhouette), family="silhouette",
          input="points",
          description="Medoid silhouette from the points: top-2 of the k medoid rows, tile by tile",
          reference="medoid_silhouette/reference", agreement="identical", supports_init=False,

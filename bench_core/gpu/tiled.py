@@ -78,14 +78,21 @@ def _check_rtol(value, name: str) -> float:
     return float(value)
 
 
-def _initial(P: PointTiles, medoids, init: str, random_state, lazy: bool = True) -> np.ndarray:
-    """k with ``init`` ("build" on the device, "random" as the reference draws it, "first"), or given medoids."""
+def _initial(P: PointTiles, medoids, init: str, random_state, lazy: bool = True,
+             info: dict | None = None) -> np.ndarray:
+    """k with ``init`` ("build" on the device, "random" as the reference draws it, "first"), or given medoids.
+
+    BUILD's counters go into ``info`` when given.
+    """
     n = P.n
     if isinstance(medoids, numbers.Integral) and not isinstance(medoids, bool):
         k = check_k(medoids, n, name="k (medoids)")
         check_choice(init, INITS, name="init (from the points)")
         if init == "build":
-            return _build(P, k, lazy=lazy)[0]
+            meds, _, counters = _build(P, k, lazy=lazy)
+            if info is not None:
+                info.update(counters)
+            return meds
         if init == "first":
             return np.arange(k, dtype=np.int64)
         # bench_core.algorithms.init.initial_medoids(..., "random", random_state)
@@ -150,7 +157,8 @@ def _build(P: PointTiles, k: int, *, lazy: bool = True):
     dn[first] = 0
     bound = torch.full((n,), INF, dtype=torch.float64, device=dev)
     evals = no_gain = 0
-    B = P.tile_rows
+    # lazy steps evaluate few candidates: blocks of at most 1024 rows (n/16 for small n)
+    B = max(1, min(P.tile_rows, 1024, max(64, -(-n // 16))))
     for step in range(1, k):
         fresh = torch.full((n,), -INF, dtype=torch.float64, device=dev)
         if step == 1 or not lazy:
@@ -334,7 +342,8 @@ def pam(X, medoids, max_iter: int = 100, init: str = "build", random_state=None,
     P = prepare(X, metric, dtype=dtype, device=device, memory_budget=memory_budget,
                 tile_rows=tile_rows, tile_cols=tile_cols)
     max_iter, tol, tie_rtol = _common_args(max_iter, tol, tie_rtol)
-    start = _initial(P, medoids, init, random_state, lazy=bool(lazy))
+    info: dict = {}
+    start = _initial(P, medoids, init, random_state, lazy=bool(lazy), info=info)
     t1 = time.perf_counter()
     if len(start) == 1 and max_iter > 0:
         res = _single(P, int(start[0]), start)
@@ -342,7 +351,7 @@ def pam(X, medoids, max_iter: int = 100, init: str = "build", random_state=None,
         res = _no_swap(P, start, converged=len(start) == P.n)
     else:
         res = _swap_exact(P, start, max_iter, tol, tie_rtol, record_swaps)
-    res.extras.update(algorithm="pam", init_s=t1 - t0, total_s=time.perf_counter() - t0)
+    res.extras.update(algorithm="pam", init_s=t1 - t0, total_s=time.perf_counter() - t0, **info)
     return res
 
 
