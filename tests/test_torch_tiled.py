@@ -325,3 +325,15 @@ def test_registry_entries_run_from_points():
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call(blobs(100))
+
+
+def test_reproduce_helpers_run_on_the_cpu():
+    from bench_core.gpu import perf_tiled
+    r = perf_tiled.run_tiled(blobs(200), 4, device=DEVICE, peak=1.0, tile_rows=64)
+    ref_res = ref.pam(matrix("blobs", 200, "euclidean"), 4)
+    assert r["medoids"] == [int(m) for m in ref_res.medoids]
+    assert r["iteration_gflop"] == pytest.approx(200 * 200 * (2 * 5 + 2 * 4) / 1e9)
+    assert 0 < r["floor_percent"] and r["tile_rows"] == 64
+    assert perf_tiled.peak_tflops("NVIDIA H200") == 67.0 and perf_tiled.peak_tflops("cpu") is None
+    md = perf_tiled.markdown({"sections": {"x": {"runs": [r]}}})
+    assert "| x | 200 | 5 | 4 | float64 |" in md

@@ -14,7 +14,10 @@ done, so that a run cut short keeps what it measured):
 * ``n1m``: blobs n = 1,000,000, d = 2, k = 10 (the time is reported);
 * ``vs-matrix``: blobs d = 784 at n = 10,000 and 30,000, k = 100, against the
   matrix-based ``pam/torch`` (matrix computed on the device, timed apart): same
-  medoids, and the time ratio.
+  medoids, and the time ratio;
+* ``cpu-small`` (not in the default list; runs on the CPU): MNIST n = 2,000,
+  k = 10, one thread, against ``pam/reference`` (matrix + BUILD + SWAP):
+  the figures of the guide for machines without a GPU.
 
 Every run records the seconds per SWAP iteration and the *floor* of one
 iteration: its flops (``2 n^2 d`` for the distance products — ``3 n^2 d`` for
@@ -42,7 +45,7 @@ import numpy as np
 FP64_PEAK_TFLOPS = {"H200": 67.0, "H100 SXM": 67.0, "H100 80GB HBM3": 67.0, "H100 PCIe": 51.0,
                     "H100 NVL": 60.0, "A100": 19.5, "V100": 7.8, "L40S": 1.4, "A10": 0.97}
 
-SECTIONS = ("blobs100k", "birch1", "n1m", "vs-matrix")
+SECTIONS = ("blobs100k", "birch1", "n1m", "vs-matrix", "cpu-small")
 
 
 def peak_tflops(name: str) -> float | None:
@@ -128,6 +131,41 @@ def run_matrix(X: np.ndarray, k: int, *, device) -> dict[str, Any]:
             "medoids": [int(m) for m in res.medoids], "n_iter": res.n_iter, "n_swap": res.n_swap}
 
 
+def _vs64(runs: list[dict]) -> None:
+    """Mark a float32 run with its agreement with the float64 run before it."""
+    if len(runs) > 1 and runs[-1]["dtype"] == "float32":
+        r32, r64 = runs[-1], runs[0]
+        r32["same_medoids_as_float64"] = r32["medoids"] == r64["medoids"]
+        r32["loss_rel_diff_to_float64"] = abs(r32["loss"] - r64["loss"]) / r64["loss"]
+
+
+def cpu_small(n: int, k: int, common: dict) -> dict[str, Any]:
+    """MNIST n, one thread: pam/reference (matrix + BUILD + SWAP) against pam/torch-tiled on the CPU."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    from ..algorithms import pam as ref
+    from ..datasets import load_mnist
+    from ..dissimilarity import dissimilarity
+    X = np.ascontiguousarray(load_mnist(n)[0], dtype=np.float64)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            t0 = time.perf_counter()
+            D = dissimilarity(X, "euclidean")
+            t1 = time.perf_counter()
+            r = ref.pam(D, k)
+            t2 = time.perf_counter()
+        t = run_tiled(X, k, **(common | {"device": "cpu"}))
+    finally:
+        torch.set_num_threads(before)
+    return {"n": n, "k": k, "reference_matrix_s": t1 - t0, "reference_pam_s": t2 - t1,
+            "reference_s": t2 - t0, "tiled": t, "same_medoids": [int(m) for m in r.medoids] == t["medoids"],
+            "same_swaps": (r.n_iter, r.n_swap) == (t["n_iter"], t["n_swap"]),
+            "ratio": t["seconds"] / (t2 - t0)}
+
+
 def markdown(d: dict) -> str:
     lines = [f"# pam/torch-tiled performance ({d.get('device', '?')})", "",
              f"command: `{d.get('command', '')}`", "",
@@ -137,7 +175,7 @@ def markdown(d: dict) -> str:
     def f(x, nd=3):
         return "n/a" if x is None else (f"{x:.{nd}f}" if isinstance(x, float) else str(x))
     for name, sec in d["sections"].items():
-        for r in sec.get("runs", []):
+        for r in sec.get("runs", []) + [c["tiled"] for c in sec.get("vs_reference", [])]:
             lines.append(f"| {name} | {r['n']} | {r['d']} | {r['k']} | {r['dtype']} | {f(r['seconds'])} | "
                          f"{f(r['build_s'])} | {f(r['swap_s'])} | {r['n_iter']} | {r['n_swap']} | "
                          f"{f(r['iteration_s_median'])} | {f(r.get('floor_s'))} | "
@@ -145,6 +183,13 @@ def markdown(d: dict) -> str:
         if "error" in sec:
             lines.append(f"| {name} | error: {sec['error'].splitlines()[-1]} |" + " |" * 12)
     for sec in d["sections"].values():
+        for c in sec.get("vs_reference", []):
+            lines.append("")
+            lines.append(f"- MNIST n = {c['n']}, k = {c['k']}, one thread: pam/reference "
+                         f"{f(c['reference_s'])} s (matrix {f(c['reference_matrix_s'])} s, BUILD + "
+                         f"SWAP {f(c['reference_pam_s'])} s), pam/torch-tiled {f(c['tiled']['seconds'])} s "
+                         f"(ratio {f(c['ratio'], 2)}), same medoids: {c['same_medoids']}, same "
+                         f"n_iter/n_swap: {c['same_swaps']}")
         for c in sec.get("vs_matrix", []):
             lines.append("")
             lines.append(f"- n = {c['n']}: pam/torch (matrix) {f(c['matrix']['seconds'])} s "
@@ -158,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default="results/gpu")
     ap.add_argument("--device", default="cuda")
-    ap.add_argument("--sections", default=",".join(SECTIONS))
+    ap.add_argument("--sections", default=",".join(SECTIONS[:4]))
     ap.add_argument("--quick", action="store_true", help="small sizes (smoke test, any device)")
     ap.add_argument("--float32", action="store_true", help="also time float32 tiles")
     ap.add_argument("--peak-tflops", type=float, default=None,
@@ -174,12 +219,12 @@ def main(argv: list[str] | None = None) -> int:
     dev = resolve_device(a.device)
     name = device_name(dev)
     peak = a.peak_tflops or peak_tflops(name)
-    if dev.type == "cpu" and not a.quick:
+    if dev.type == "cpu" and not a.quick and a.sections != "cpu-small":
         print("the full run is for a GPU; use --quick for a CPU smoke test", file=sys.stderr)
         return 2
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    tag = "quick" if a.quick else name.replace("NVIDIA ", "").split()[0].lower()
+    tag = "quick" if a.quick else "cpu" if dev.type == "cpu" else name.replace("NVIDIA ", "").split()[0].lower()
     data: dict[str, Any] = {"device": name, "torch": torch.__version__, "peak_tflops": peak,
                             "command": " ".join(["python -m bench_core.gpu.perf_tiled"] + (argv or sys.argv[1:])),
                             "env": record(gpu=dev.type == "cuda"), "sections": {}}
@@ -201,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
                 X = blobs(2000 if q else 100_000, 784, 100)
                 for dt in dtypes:
                     entry["runs"].append(run_tiled(X, 20 if q else 100, dtype=dt, **common))
+                    _vs64(entry["runs"])
                     save()
                 entry["target_s"] = 120
             elif sec == "birch1":
@@ -209,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
                     X = np.ascontiguousarray(X[:3000])
                 for dt in dtypes:
                     entry["runs"].append(run_tiled(X, 100, dtype=dt, **common))
+                    _vs64(entry["runs"])
                     save()
                 entry["target_s"] = 30
             elif sec == "n1m":
@@ -225,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
                                                "same_medoids": t["medoids"] == m["medoids"],
                                                "ratio": t["seconds"] / m["seconds"]})
                     save()
+            elif sec == "cpu-small":
+                entry["vs_reference"] = [cpu_small(2000 if not q else 500, 10, common)]
         except Exception:
             entry["error"] = traceback.format_exc()
             print(entry["error"], file=sys.stderr)
