@@ -177,6 +177,8 @@ class PointTiles:
             G = torch.cdist(A, B, p=1.0)
         else:
             nb = self.norms[c0:c1]
+            # not a fused addmm: BLAS libraries round alpha * A B^T + C differently from the
+            # reference's separate steps (most entries off by an ulp on the CPU)
             G = A @ B.T
             G.mul_(-2.0).add_(na[:, None].to(G.dtype)).add_(nb[None, :].to(G.dtype)).clamp_(min=0.0)
             # prefilter with a per-row bound, then the reference's exact test on the few hits
