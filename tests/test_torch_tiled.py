@@ -143,6 +143,25 @@ def test_pam_mnist_larger_default_tiles(n):
     assert res.extras["near_ties"] == []
 
 
+def test_swap_terms_are_the_reference_forms():
+    rng = np.random.default_rng(0)
+    D = torch.as_tensor(rng.integers(0, 6, (7, 40)).astype(float))
+    dn = torch.as_tensor(rng.integers(0, 4, 40).astype(float))
+    ds = dn + torch.as_tensor(rng.integers(0, 3, 40).astype(float))
+    shared, U = tiled.swap_terms(D, dn, ds)
+    assert torch.equal(shared, torch.clamp(D - dn, max=0).sum(1))
+    assert torch.equal(U, torch.clamp(D, min=dn, max=ds) - dn)
+
+
+@pytest.mark.slow
+def test_fused_kernel_same_swaps():
+    # torch.compile of the swap terms (minutes of compilation on a busy CPU)
+    X, D = mnist(300), matrix("mnist", 300, "euclidean")
+    res = tiled.fastpam1(X, 6, random_state=0, fused=True, **SMALL)
+    assert res.extras["fused"]
+    _same(res, ref.fastpam1(D, 6, random_state=0))
+
+
 def test_lazy_build_is_plain_build():
     X, D = blobs(400), matrix("blobs", 400, "euclidean")
     lazy = tiled.build(X, 15, **SMALL)

@@ -82,20 +82,20 @@ def blobs(n: int, d: int, k: int, seed: int = 0) -> np.ndarray:
 
 
 def run_tiled(X: np.ndarray, k: int, *, device, dtype="float64", max_iter=100, peak=None,
-              **opts) -> dict[str, Any]:
+              fused=False, **opts) -> dict[str, Any]:
     """Time BUILD + exact SWAP (``tiled.pam``) and summarise it (floor included)."""
     from . import tiled
     from ._device import synchronize
     from .tiles import PointTiles
     t0 = time.perf_counter()     # from the points on the host: their transfer is counted
     P = PointTiles(X, opts.pop("metric", "euclidean"), dtype=dtype, device=device, **opts)
-    res = tiled.pam(P, k, max_iter=max_iter)
+    res = tiled.pam(P, k, max_iter=max_iter, fused=fused)
     synchronize(P.device)
     total = time.perf_counter() - t0
     ex = res.extras
     its = ex.get("iteration_s") or []
     n, d = X.shape
-    out = {"n": n, "d": d, "k": k, "dtype": dtype, "device": ex["device"], "metric": P.metric,
+    out = {"n": n, "d": d, "k": k, "dtype": dtype, "fused": bool(fused), "device": ex["device"], "metric": P.metric,
            "seconds": total, "build_s": ex.get("init_s"),
            "swap_s": ex["total_s"] - ex["init_s"], "prepare_s": total - ex["total_s"],
            "n_iter": res.n_iter, "n_swap": res.n_swap, "converged": res.converged,
@@ -168,6 +168,8 @@ def cpu_small(n: int, k: int, common: dict) -> dict[str, Any]:
 
 def markdown(d: dict) -> str:
     lines = [f"# pam/torch-tiled performance ({d.get('device', '?')})", "",
+             "Times from the points on the host (their transfer included); s/iter: median "
+             "seconds of a SWAP iteration; floor: its flops at the data-sheet FP64 peak.", "",
              f"command: `{d.get('command', '')}`", "",
              "| section | n | d | k | dtype | total s | BUILD s | SWAP s | iters | swaps | s/iter | "
              "floor s/iter | % of floor | near-ties |", "|" + "---|" * 14]
@@ -209,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--peak-tflops", type=float, default=None,
                     help="FP64 peak of the device (default: the data-sheet table)")
     ap.add_argument("--max-iter", type=int, default=100)
+    ap.add_argument("--fused", action="store_true",
+                    help="swap terms in one torch.compile kernel per tile (compile time included)")
     ap.add_argument("--memory-budget", type=int, default=None, help="bytes of tile work arrays")
     ap.add_argument("--clustbench", type=Path, default=None)
     a = ap.parse_args(argv)
@@ -234,7 +238,8 @@ def main(argv: list[str] | None = None) -> int:
         (out / f"perf_tiled_{tag}.md").write_text(markdown(data))
 
     q = a.quick
-    common = dict(device=dev, max_iter=a.max_iter, peak=peak, memory_budget=a.memory_budget)
+    common = dict(device=dev, max_iter=a.max_iter, peak=peak, memory_budget=a.memory_budget,
+                  fused=a.fused)
     dtypes = ["float64"] + (["float32"] if a.float32 else [])
     for sec in [s for s in a.sections.split(",") if s]:
         if sec not in SECTIONS:

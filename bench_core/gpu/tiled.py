@@ -52,7 +52,7 @@ from ..algorithms.pam import TOL
 from ..result import ClusteringResult
 from ._device import device_name, sum64, synchronize
 from .pam import _State
-from .tiles import PointTiles
+from .tiles import PointTiles, finish
 
 INF = float("inf")
 TIE_RTOL = 1e-10     # changes of loss closer than this (times the loss) are reported as near-ties
@@ -216,24 +216,52 @@ def build(X, k: int, metric: str = "euclidean", *, lazy: bool = True, dtype="flo
 # ----------------------------------------------------------------------------- SWAP
 
 
-def _changes(P: PointTiles, st: _State, r0: int, r1: int):
+def swap_terms(D: torch.Tensor, dn: torch.Tensor, ds: torch.Tensor):
+    """FastPAM1's two terms of a tile, in one formula for the eager and the fused path.
+
+    With ``W = min(d, ds) - dn``: ``min(W, 0) = min(d - dn, 0)`` (the shared
+    term; ``d < dn <= ds`` there) and ``max(W, 0) = clamp(d, dn, ds) - dn`` (the
+    per-medoid term), both exactly as the reference forms them. Returns the row
+    sums of the first (float64) and the second as a tile.
+    """
+    W = torch.minimum(D, ds) - dn
+    return torch.clamp(W, max=0).sum(1, dtype=torch.float64), torch.clamp(W, min=0)
+
+
+def _fused_terms(G: torch.Tensor, dn: torch.Tensor, ds: torch.Tensor, metric: str):
+    return swap_terms(finish(G, metric), dn, ds)
+
+
+_COMPILED: dict = {}
+
+
+def _compiled_terms():
+    """:func:`_fused_terms` through ``torch.compile`` (one kernel per tile: finish + both terms)."""
+    if "terms" not in _COMPILED:
+        _COMPILED["terms"] = torch.compile(_fused_terms, dynamic=True)
+    return _COMPILED["terms"]
+
+
+def _changes(P: PointTiles, st: _State, r0: int, r1: int, fused: bool = False):
     """(change, which, medoid gap) of the candidates r0:r1.
 
     ``change[c] = min_i delta[c, i]`` in float64 (+inf for current medoids),
     ``which[c]`` the first ``i`` attaining it, ``gap[c]`` the distance to the
-    second-smallest ``delta[c, .]`` (for the report of near-ties).
+    second-smallest ``delta[c, .]`` (for the report of near-ties). ``fused``
+    computes the metric's last step and both FastPAM1 terms of a tile in one
+    compiled kernel.
     """
     dev = P.device
     shared = torch.zeros(r1 - r0, dtype=torch.float64, device=dev)
     per = torch.zeros((r1 - r0, st.k), dtype=torch.float64, device=dev)
     for c0, c1 in P.col_blocks():
-        D = P.tile(r0, r1, c0, c1)
         dn, ds = st.dn[c0:c1], st.ds[c0:c1]
-        T = D - dn
-        shared += sum64(T.clamp_(max=0), 1)            # sum_o min(d - dn, 0)
-        torch.clamp(D, min=dn, max=ds, out=T)
-        T.sub_(dn)                                     # min(d, ds) - min(d, dn)
-        per += (T @ st.onehot[c0:c1]).to(torch.float64)
+        if fused:
+            s, U = _compiled_terms()(P.raw_tile(r0, r1, c0, c1), dn, ds, P.metric)
+        else:
+            s, U = swap_terms(P.tile(r0, r1, c0, c1), dn, ds)
+        shared += s
+        per += (U @ st.onehot[c0:c1]).to(torch.float64)
     two = torch.topk(per, 2, dim=1, largest=False).values
     best, which = per.min(1)                           # first medoid on ties
     change = best + shared
@@ -278,7 +306,7 @@ def _no_swap(P: PointTiles, start: np.ndarray, converged: bool) -> ClusteringRes
 
 
 def _swap_exact(P: PointTiles, start: np.ndarray, max_iter: int, tol: float, tie_rtol: float,
-                record: bool) -> ClusteringResult:
+                record: bool, fused: bool = False) -> ClusteringResult:
     st = _State(P, start)
     n = P.n
     change = torch.empty(n, dtype=torch.float64, device=P.device)
@@ -294,7 +322,7 @@ def _swap_exact(P: PointTiles, start: np.ndarray, max_iter: int, tol: float, tie
         n_iter += 1
         t0 = time.perf_counter()
         for r0, r1 in P.row_blocks():
-            change[r0:r1], which[r0:r1], gap[r0:r1] = _changes(P, st, r0, r1)
+            change[r0:r1], which[r0:r1], gap[r0:r1] = _changes(P, st, r0, r1, fused)
         c, delta = _first_min(change)
         _note_ties(ties, n_iter, change, gap, c, delta, loss, tol, tie_rtol)
         if not delta < -tol * loss:
@@ -327,7 +355,7 @@ def _common_args(max_iter, tol, tie_rtol):
 def pam(X, medoids, max_iter: int = 100, init: str = "build", random_state=None, *,
         metric: str = "euclidean", tol: float = TOL, tie_rtol: float = TIE_RTOL, lazy: bool = True,
         dtype="float64", device=None, memory_budget=None, tile_rows=None, tile_cols=None,
-        record_swaps: bool = False) -> ClusteringResult:
+        record_swaps: bool = False, fused: bool = False) -> ClusteringResult:
     """Exact PAM (BUILD + SWAP, the best swap per iteration) from the points.
 
     Same medoids, loss, ``n_iter`` and ``n_swap`` as ``pam/reference`` on the
@@ -336,7 +364,9 @@ def pam(X, medoids, max_iter: int = 100, init: str = "build", random_state=None,
     the device), "random" (the reference's draw) or "first". ``dtype``:
     "float64" or "float32" tiles. ``memory_budget`` (bytes) or
     ``tile_rows``/``tile_cols`` size the tiles. ``extras`` has the device, the
-    tile shape, the seconds per iteration and the near-ties.
+    tile shape, the seconds per iteration and the near-ties. ``fused=True``
+    computes the swap terms of a tile in one ``torch.compile`` kernel (less
+    memory traffic on a GPU; the same terms, summed in another order).
     """
     t0 = time.perf_counter()
     P = prepare(X, metric, dtype=dtype, device=device, memory_budget=memory_budget,
@@ -350,8 +380,8 @@ def pam(X, medoids, max_iter: int = 100, init: str = "build", random_state=None,
     elif len(start) == P.n or max_iter == 0:
         res = _no_swap(P, start, converged=len(start) == P.n)
     else:
-        res = _swap_exact(P, start, max_iter, tol, tie_rtol, record_swaps)
-    res.extras.update(algorithm="pam", init_s=t1 - t0, total_s=time.perf_counter() - t0, **info)
+        res = _swap_exact(P, start, max_iter, tol, tie_rtol, record_swaps, bool(fused))
+    res.extras.update(algorithm="pam", fused=bool(fused), init_s=t1 - t0, total_s=time.perf_counter() - t0, **info)
     return res
 
 
@@ -366,7 +396,7 @@ def fastpam1(X, medoids, max_iter: int = 100, init: str = "random", random_state
 def fasterpam(X, medoids, max_iter: int = 100, init: str = "random", random_state=None, *,
               metric: str = "euclidean", block_size: int = 256, tol: float = TOL,
               dtype="float64", device=None, memory_budget=None, tile_cols=None,
-              record_swaps: bool = False) -> ClusteringResult:
+              record_swaps: bool = False, fused: bool = False) -> ClusteringResult:
     """FasterPAM-style eager swaps from the points, over blocks of ``block_size`` candidates.
 
     Blocks of candidates are visited in index order; the best swap of a block
@@ -405,7 +435,7 @@ def fasterpam(X, medoids, max_iter: int = 100, init: str = "random", random_stat
                 break
             r0, r1 = b * B, min(n, (b + 1) * B)
             while True:
-                change, which, _ = _changes(P, st, r0, r1)
+                change, which, _ = _changes(P, st, r0, r1, bool(fused))
                 jj, delta = _first_min(change)
                 if not delta < -tol * loss:
                     break

@@ -91,6 +91,15 @@ def _sqrt_(G: torch.Tensor) -> torch.Tensor:
     return G
 
 
+def finish(G: torch.Tensor, metric: str) -> torch.Tensor:
+    """The metric's last step on repaired squared distances, out of place (fusable)."""
+    if metric == "euclidean":
+        return torch.sqrt(G)
+    if metric == "cosine":
+        return torch.clamp(G * 0.5, max=2.0)
+    return G
+
+
 class PointTiles:
     """The points of a k-medoids problem on a device, as a source of distance tiles.
 
@@ -171,7 +180,12 @@ class PointTiles:
                             c0, c1, row_index=idx)
 
     def tile_of(self, A: torch.Tensor, na: torch.Tensor | None, c0: int, c1: int, *,
-                row_index: torch.Tensor) -> torch.Tensor:
+                row_index: torch.Tensor, finish: bool = True) -> torch.Tensor:
+        """Rows ``A`` (squared norms ``na``) against columns c0:c1.
+
+        ``finish=False`` leaves Euclidean and cosine tiles as the repaired squared
+        distances, for :func:`finish` to be applied in a fused kernel.
+        """
         B = self.Z[c0:c1]
         if self.metric == "manhattan":
             G = torch.cdist(A, B, p=1.0)
@@ -191,16 +205,23 @@ class PointTiles:
                     diff = A[r] - B[c]
                     G[r, c] = (diff * diff).sum(1)
                     self.repaired += int(r.numel())
-            if self.metric == "euclidean":
-                _sqrt_(G)
-            elif self.metric == "cosine":
-                G.mul_(0.5).clamp_(max=2.0)
         # exact zeros on the diagonal (points against themselves)
         inside = (row_index >= c0) & (row_index < c1)
         if bool(inside.any()):
             rr = torch.nonzero(inside)[:, 0]
             G[rr, row_index[rr] - c0] = 0.0
+        if finish:
+            if self.metric == "euclidean":
+                _sqrt_(G)
+            elif self.metric == "cosine":
+                G.mul_(0.5).clamp_(max=2.0)
         return G
+
+    def raw_tile(self, r0: int, r1: int, c0: int, c1: int) -> torch.Tensor:
+        """:meth:`tile` before the metric's last step (see :func:`finish`)."""
+        return self.tile_of(self.Z[r0:r1], None if self.norms is None else self.norms[r0:r1],
+                            c0, c1, row_index=torch.arange(r0, r1, device=self.device),
+                            finish=False)
 
     def rows_of(self, idx: torch.Tensor) -> torch.Tensor:
         """Full rows d(x_i, .) for the indices ``idx``: a (len(idx), n) tensor (O(kn) memory)."""
@@ -219,4 +240,4 @@ class PointTiles:
                 "repaired_entries": self.repaired}
 
 
-__all__ = ["PointTiles", "tile_shape", "default_budget", "CPU_BUDGET", "CUDA_BUDGET"]
+__all__ = ["PointTiles", "finish", "tile_shape", "default_budget", "CPU_BUDGET", "CUDA_BUDGET"]
