@@ -229,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     tag = "quick" if a.quick else "cpu" if dev.type == "cpu" else name.replace("NVIDIA ", "").split()[0].lower()
+    tag += "_fused" if a.fused else ""
     data: dict[str, Any] = {"device": name, "torch": torch.__version__, "peak_tflops": peak,
                             "command": " ".join(["python -m bench_core.gpu.perf_tiled"] + (argv or sys.argv[1:])),
                             "env": record(gpu=dev.type == "cuda"), "sections": {}}
