@@ -163,3 +163,117 @@ register("kmedian/torch", _run_kmedian, family="kmedian", input="points",
          description="Lloyd-style k-median: L1 assignment by cdist, coordinate-wise medians",
          reference="kmedian/reference", agreement="identical",
          note="no sample weights or outliers (the reference's options)", **_COMMON)
+
+
+# ----------------------------------------------------------------------------- torch-tiled
+# Exact PAM from the points (bench_core.gpu.tiled): distance tiles computed on the fly, never
+# the n x n matrix. Options: dtype ("float64" default, "float32"), device, memory_budget
+# (bytes of tile work arrays), tile_rows, tile_cols, lazy (BUILD), tol, tie_rtol,
+# record_swaps, fused (swap terms in one torch.compile kernel), block_size (fasterpam).
+
+_TILED_OPTS = ("dtype", "device", "memory_budget", "tile_rows", "tile_cols")
+
+
+def _pinned(run):
+    """Run with torch's intra-op threads pinned to ``task.n_threads`` (CPU tiles; restored after)."""
+    def pinned(task: Task) -> ClusteringResult:
+        import torch
+        before = torch.get_num_threads()
+        torch.set_num_threads(max(1, int(task.n_threads)))
+        try:
+            return run(task)
+        finally:
+            torch.set_num_threads(before)
+    pinned.__name__ = run.__name__
+    return pinned
+
+
+def _tiled_swapper(name: str, default_init: str):
+    def run(task: Task) -> ClusteringResult:
+        from . import tiled
+        opts = _opts(task)
+        init = opts.pop("init", default_init)
+        start = task.medoids if task.medoids is not None else task.k
+        if task.max_iter is not None:
+            opts["max_iter"] = task.max_iter
+        return getattr(tiled, name)(_points(task), start, init=init, random_state=task.seed,
+                                    metric=task.metric, **opts)
+    run.__name__ = f"_run_tiled_{name}"
+    return _pinned(run)
+
+
+def _run_tiled_build(task: Task) -> ClusteringResult:
+    from .tiled import build
+    opts = _opts(task)
+    opts.pop("init", None)
+    return build(_points(task), task.k, metric=task.metric, **opts)
+
+
+def _tiled_labels(task: Task):
+    from .tiled import assign
+    opts = {k: v for k, v in _opts(task).items() if k in _TILED_OPTS and k != "tile_rows"}
+    X = _points(task)
+    if task.medoids is not None:
+        med = check_medoids(task.medoids, X.shape[0])
+        return assign(X, med, task.metric, **opts)[0], med
+    if "labels" in task.options:
+        return check_labels(task.options["labels"], X.shape[0]), None
+    raise ValueError("a silhouette task needs task.medoids (or task.options['labels'])")
+
+
+def _run_tiled_silhouette(task: Task) -> ClusteringResult:
+    from .tiled import silhouette
+    labels, med = _tiled_labels(task)
+    opts = {k: v for k, v in _opts(task).items() if k in _TILED_OPTS}
+    value = silhouette(_points(task), labels, task.metric, **opts)
+    return ClusteringResult(loss=value, labels=labels, medoids=med, extras={"silhouette": value})
+
+
+def _run_tiled_medoid_silhouette(task: Task) -> ClusteringResult:
+    from .tiled import medoid_silhouette
+    if task.medoids is None:
+        raise ValueError("a medoid silhouette task needs task.medoids")
+    labels, med = _tiled_labels(task)
+    opts = {k: v for k, v in _opts(task).items() if k in _TILED_OPTS and k != "tile_rows"}
+    value = medoid_silhouette(_points(task), med, task.metric, **opts)
+    return ClusteringResult(loss=value, labels=labels, medoids=med,
+                            extras={"silhouette": value, "medoid_silhouette": value})
+
+
+_TILED = dict(language="Python (PyTorch)", requires=REQUIRES, version=_version,
+              tags=TAGS + ("tiled",))
+_TILED_NOTE = ("distances recomputed per tile from the points (float64 by default): bit-identical "
+               "to the reference matrix for integer-valued data, else equal up to the rounding of "
+               "the dot products; swaps whose changes tie to within 1e-10 of the loss are listed in "
+               "extras['near_ties']; options['dtype'] = 'float32' can part ways at near-ties")
+
+register("build/torch-tiled", _pinned(_run_tiled_build), family="kmedoids", input="points",
+         description="PAM BUILD from the points: lazy-greedy gains over blocks of candidates, "
+                     "distance tiles computed on the fly (no n x n matrix)",
+         reference="build/reference", agreement="identical", note=_TILED_NOTE,
+         supports_init=False, **_TILED)
+register("pam/torch-tiled", _tiled_swapper("pam", "build"), family="kmedoids", input="points",
+         description="exact PAM SWAP from the points: FastPAM1 deltas per block of candidates, "
+                     "one elementwise pass and one product with the one-hot clusters per tile",
+         reference="pam/reference", agreement="identical", note=_TILED_NOTE, **_TILED)
+register("fastpam1/torch-tiled", _tiled_swapper("fastpam1", "random"), family="kmedoids",
+         input="points",
+         description="FastPAM1 from the points (the computation of pam/torch-tiled, random init)",
+         reference="fastpam1/reference", agreement="identical", note=_TILED_NOTE, **_TILED)
+register("fasterpam/torch-tiled", _tiled_swapper("fasterpam", "random"), family="kmedoids",
+         input="points",
+         description="FasterPAM-style eager swaps from the points over blocks of 256 candidates "
+                     "(the best swap of a block is made at once)",
+         reference="fasterpam/reference", agreement="differs",
+         note="eager per block of candidates rather than per candidate: a local optimum of the "
+              "same kind, not the same swaps; options['block_size'] = 1 makes FasterPAM's swaps",
+         **_TILED)
+register("silhouette/torch-tiled", _pinned(_run_tiled_silhouette), family="silhouette", input="points",
+         description="Silhouette from the points: per-cluster sums by products of distance tiles "
+                     "with the one-hot labels (float64)",
+         reference="silhouette/reference", agreement="identical", supports_init=False, **_TILED)
+register("medoid_silhouette/torch-tiled", _pinned(_run_tiled_medoid_silhouette), family="silhouette",
+         input="points",
+         description="Medoid silhouette from the points: top-2 of the k medoid rows, tile by tile",
+         reference="medoid_silhouette/reference", agreement="identical", supports_init=False,
+         **_TILED)

@@ -1,0 +1,292 @@
+"""Performance of exact PAM from the points (``pam/torch-tiled``) — the figures of issue 16.
+
+    python -m bench_core.gpu.perf_tiled --out results/gpu                 # all sections (CUDA)
+    python -m bench_core.gpu.perf_tiled --sections birch1,vs-matrix --out results/gpu
+    python -m bench_core.gpu.perf_tiled --quick --device cpu --out /tmp/x  # smoke test
+
+Sections (each written to ``<out>/perf_tiled.json`` and ``.md`` as soon as it is
+done, so that a run cut short keeps what it measured):
+
+* ``blobs100k``: synthetic blobs n = 100,000, d = 784, k = 100; BUILD + exact
+  PAM SWAP in float64 (target of the issue: <= 120 s);
+* ``birch1``: ``sipu/birch1`` (100,000 points, d = 2) from the clustbench
+  folder, k = 100 (target: <= 30 s);
+* ``n1m``: blobs n = 1,000,000, d = 2, k = 10 (the time is reported);
+* ``vs-matrix``: blobs d = 784 at n = 10,000 and 30,000, k = 100, against the
+  matrix-based ``pam/torch`` (matrix computed on the device, timed apart): same
+  medoids, and the time ratio;
+* ``cpu-small`` (not in the default list; runs on the CPU): MNIST n = 2,000,
+  k = 10, one thread, against ``pam/reference`` (matrix + BUILD + SWAP):
+  the figures of the guide for machines without a GPU.
+
+Every run records the seconds per SWAP iteration and the *floor* of one
+iteration: its flops (``2 n^2 d`` for the distance products — ``3 n^2 d`` for
+Manhattan — plus ``2 n^2 k`` for the products with the one-hot clusters)
+divided by the device's float64 peak, as a percentage of the measured time.
+The peak is the vendor's data-sheet figure for the FP64 tensor cores
+(:data:`FP64_PEAK_TFLOPS`, or ``--peak-tflops``), not a measurement.
+Nothing is written for a section that did not run: no figure is made up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+# FP64 (tensor core) peak of NVIDIA data sheets, TFLOP/s; matched against the device name.
+FP64_PEAK_TFLOPS = {"H200": 67.0, "H100 SXM": 67.0, "H100 80GB HBM3": 67.0, "H100 PCIe": 51.0,
+                    "H100 NVL": 60.0, "A100": 19.5, "V100": 7.8, "L40S": 1.4, "A10": 0.97}
+
+SECTIONS = ("blobs100k", "birch1", "n1m", "vs-matrix", "cpu-small")
+
+
+def peak_tflops(name: str) -> float | None:
+    for key, value in FP64_PEAK_TFLOPS.items():
+        if key.lower() in name.lower():
+            return value
+    return None
+
+
+def iteration_flops(n: int, d: int, k: int, metric: str = "euclidean") -> float:
+    """Flops of one exact SWAP iteration on tiles: distances plus the one-hot products."""
+    per_distance = 3 * d if metric == "manhattan" else 2 * d
+    return float(n) * n * (per_distance + 2 * k)
+
+
+def _clustbench(root: Path | None) -> Path:
+    from ..environment import ROOT
+    for cand in ([root] if root else []) + [ROOT.parent / "shared" / "datasets" / "clustbench",
+                                            ROOT / "shared" / "datasets" / "clustbench"]:
+        if cand is not None and (cand / "sipu" / "birch1.data.gz").exists():
+            return cand
+    raise FileNotFoundError("sipu/birch1.data.gz not found; pass --clustbench DIR "
+                            "(the folder ../shared/datasets/clustbench)")
+
+
+def load_birch1(root: Path | None = None) -> np.ndarray:
+    with gzip.open(_clustbench(root) / "sipu" / "birch1.data.gz", "rt") as fh:
+        return np.loadtxt(fh, ndmin=2)
+
+
+def blobs(n: int, d: int, k: int, seed: int = 0) -> np.ndarray:
+    from ..datasets import get_dataset
+    return np.ascontiguousarray(get_dataset("blobs", n, seed=seed, k=k, d=d).X, dtype=np.float64)
+
+
+def run_tiled(X: np.ndarray, k: int, *, device, dtype="float64", max_iter=100, peak=None,
+              fused=False, **opts) -> dict[str, Any]:
+    """Time BUILD + exact SWAP (``tiled.pam``) and summarise it (floor included)."""
+    from . import tiled
+    from ._device import synchronize
+    from .tiles import PointTiles
+    t0 = time.perf_counter()     # from the points on the host: their transfer is counted
+    P = PointTiles(X, opts.pop("metric", "euclidean"), dtype=dtype, device=device, **opts)
+    res = tiled.pam(P, k, max_iter=max_iter, fused=fused)
+    synchronize(P.device)
+    total = time.perf_counter() - t0
+    ex = res.extras
+    its = ex.get("iteration_s") or []
+    n, d = X.shape
+    out = {"n": n, "d": d, "k": k, "dtype": dtype, "fused": bool(fused), "device": ex["device"], "metric": P.metric,
+           "seconds": total, "build_s": ex.get("init_s"),
+           "swap_s": ex["total_s"] - ex["init_s"], "prepare_s": total - ex["total_s"],
+           "n_iter": res.n_iter, "n_swap": res.n_swap, "converged": res.converged,
+           "loss": float(res.loss), "medoids": [int(m) for m in res.medoids],
+           "tile_rows": ex["tile_rows"], "tile_cols": ex["tile_cols"],
+           "gain_evaluations": ex.get("gain_evaluations"), "near_ties": len(ex.get("near_ties", [])),
+           "iteration_s_median": float(np.median(its)) if its else None}
+    flops = iteration_flops(n, d, k, P.metric)
+    out["iteration_gflop"] = flops / 1e9
+    if peak and its:
+        floor = flops / (peak * 1e12)
+        out.update(peak_tflops=peak, floor_s=floor, floor_percent=100 * floor / float(np.median(its)))
+    return out
+
+
+def run_matrix(X: np.ndarray, k: int, *, device) -> dict[str, Any]:
+    """The matrix-based ``pam/torch`` on the same points: matrix on the device, then BUILD + SWAP."""
+    import torch
+
+    from . import pam as tp
+    from ._device import synchronize
+    from .distances import dissimilarity
+    dev = torch.device(device)
+    t0 = time.perf_counter()
+    D = dissimilarity(X, "euclidean", np.float64, device=dev)
+    synchronize(dev)
+    t1 = time.perf_counter()
+    res = tp.pam(D, k, device=dev)
+    synchronize(dev)
+    t2 = time.perf_counter()
+    del D
+    return {"matrix_s": t1 - t0, "pam_s": t2 - t1, "seconds": t2 - t0, "loss": float(res.loss),
+            "medoids": [int(m) for m in res.medoids], "n_iter": res.n_iter, "n_swap": res.n_swap}
+
+
+def _vs64(runs: list[dict]) -> None:
+    """Mark a float32 run with its agreement with the float64 run before it."""
+    if len(runs) > 1 and runs[-1]["dtype"] == "float32":
+        r32, r64 = runs[-1], runs[0]
+        r32["same_medoids_as_float64"] = r32["medoids"] == r64["medoids"]
+        r32["loss_rel_diff_to_float64"] = abs(r32["loss"] - r64["loss"]) / r64["loss"]
+
+
+def cpu_small(n: int, k: int, common: dict) -> dict[str, Any]:
+    """MNIST n, one thread: pam/reference (matrix + BUILD + SWAP) against pam/torch-tiled on the CPU."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    from ..algorithms import pam as ref
+    from ..datasets import load_mnist
+    from ..dissimilarity import dissimilarity
+    X = np.ascontiguousarray(load_mnist(n)[0], dtype=np.float64)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            t0 = time.perf_counter()
+            D = dissimilarity(X, "euclidean")
+            t1 = time.perf_counter()
+            r = ref.pam(D, k)
+            t2 = time.perf_counter()
+        t = run_tiled(X, k, **(common | {"device": "cpu"}))
+    finally:
+        torch.set_num_threads(before)
+    return {"n": n, "k": k, "reference_matrix_s": t1 - t0, "reference_pam_s": t2 - t1,
+            "reference_s": t2 - t0, "tiled": t, "same_medoids": [int(m) for m in r.medoids] == t["medoids"],
+            "same_swaps": (r.n_iter, r.n_swap) == (t["n_iter"], t["n_swap"]),
+            "ratio": t["seconds"] / (t2 - t0)}
+
+
+def markdown(d: dict) -> str:
+    lines = [f"# pam/torch-tiled performance ({d.get('device', '?')})", "",
+             "Times from the points on the host (their transfer included); s/iter: median "
+             "seconds of a SWAP iteration; floor: its flops at the data-sheet FP64 peak.", "",
+             f"command: `{d.get('command', '')}`", "",
+             "| section | n | d | k | dtype | total s | BUILD s | SWAP s | iters | swaps | s/iter | "
+             "floor s/iter | % of floor | near-ties |", "|" + "---|" * 14]
+
+    def f(x, nd=3):
+        return "n/a" if x is None else (f"{x:.{nd}f}" if isinstance(x, float) else str(x))
+    for name, sec in d["sections"].items():
+        for r in sec.get("runs", []) + [c["tiled"] for c in sec.get("vs_reference", [])]:
+            lines.append(f"| {name} | {r['n']} | {r['d']} | {r['k']} | {r['dtype']} | {f(r['seconds'])} | "
+                         f"{f(r['build_s'])} | {f(r['swap_s'])} | {r['n_iter']} | {r['n_swap']} | "
+                         f"{f(r['iteration_s_median'])} | {f(r.get('floor_s'))} | "
+                         f"{f(r.get('floor_percent'), 1)} | {r['near_ties']} |")
+        if "error" in sec:
+            lines.append(f"| {name} | error: {sec['error'].splitlines()[-1]} |" + " |" * 12)
+    for sec in d["sections"].values():
+        for c in sec.get("vs_reference", []):
+            lines.append("")
+            lines.append(f"- MNIST n = {c['n']}, k = {c['k']}, one thread: pam/reference "
+                         f"{f(c['reference_s'])} s (matrix {f(c['reference_matrix_s'])} s, BUILD + "
+                         f"SWAP {f(c['reference_pam_s'])} s), pam/torch-tiled {f(c['tiled']['seconds'])} s "
+                         f"(ratio {f(c['ratio'], 2)}), same medoids: {c['same_medoids']}, same "
+                         f"n_iter/n_swap: {c['same_swaps']}")
+        for c in sec.get("vs_matrix", []):
+            lines.append("")
+            lines.append(f"- n = {c['n']}: pam/torch (matrix) {f(c['matrix']['seconds'])} s "
+                         f"(matrix {f(c['matrix']['matrix_s'])} s), pam/torch-tiled "
+                         f"{f(c['tiled']['seconds'])} s, ratio tiled/matrix "
+                         f"{f(c['ratio'], 2)}, same medoids: {c['same_medoids']}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", default="results/gpu")
+    ap.add_argument("--device", default="cuda")
+    ap.add_argument("--sections", default=",".join(SECTIONS[:4]))
+    ap.add_argument("--quick", action="store_true", help="small sizes (smoke test, any device)")
+    ap.add_argument("--float32", action="store_true", help="also time float32 tiles")
+    ap.add_argument("--peak-tflops", type=float, default=None,
+                    help="FP64 peak of the device (default: the data-sheet table)")
+    ap.add_argument("--max-iter", type=int, default=100)
+    ap.add_argument("--fused", action="store_true",
+                    help="swap terms in one torch.compile kernel per tile (compile time included)")
+    ap.add_argument("--memory-budget", type=int, default=None, help="bytes of tile work arrays")
+    ap.add_argument("--clustbench", type=Path, default=None)
+    a = ap.parse_args(argv)
+    import torch
+
+    from ..environment import record
+    from ._device import device_name, resolve_device
+    dev = resolve_device(a.device)
+    name = device_name(dev)
+    peak = a.peak_tflops or peak_tflops(name)
+    if dev.type == "cpu" and not a.quick and a.sections != "cpu-small":
+        print("the full run is for a GPU; use --quick for a CPU smoke test", file=sys.stderr)
+        return 2
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    tag = "quick" if a.quick else "cpu" if dev.type == "cpu" else name.replace("NVIDIA ", "").split()[0].lower()
+    tag += "_fused" if a.fused else ""
+    data: dict[str, Any] = {"device": name, "torch": torch.__version__, "peak_tflops": peak,
+                            "command": " ".join(["python -m bench_core.gpu.perf_tiled"] + (argv or sys.argv[1:])),
+                            "env": record(gpu=dev.type == "cuda"), "sections": {}}
+
+    def save():
+        (out / f"perf_tiled_{tag}.json").write_text(json.dumps(data, indent=1, default=str))
+        (out / f"perf_tiled_{tag}.md").write_text(markdown(data))
+
+    q = a.quick
+    common = dict(device=dev, max_iter=a.max_iter, peak=peak, memory_budget=a.memory_budget,
+                  fused=a.fused)
+    dtypes = ["float64"] + (["float32"] if a.float32 else [])
+    for sec in [s for s in a.sections.split(",") if s]:
+        if sec not in SECTIONS:
+            raise SystemExit(f"unknown section {sec!r}; known: {', '.join(SECTIONS)}")
+        entry: dict[str, Any] = {"runs": []}
+        data["sections"][sec] = entry
+        try:
+            if sec == "blobs100k":
+                X = blobs(2000 if q else 100_000, 784, 100)
+                for dt in dtypes:
+                    entry["runs"].append(run_tiled(X, 20 if q else 100, dtype=dt, **common))
+                    _vs64(entry["runs"])
+                    save()
+                entry["target_s"] = 120
+            elif sec == "birch1":
+                X = load_birch1(a.clustbench)
+                if q:
+                    X = np.ascontiguousarray(X[:3000])
+                for dt in dtypes:
+                    entry["runs"].append(run_tiled(X, 100, dtype=dt, **common))
+                    _vs64(entry["runs"])
+                    save()
+                entry["target_s"] = 30
+            elif sec == "n1m":
+                X = blobs(5000 if q else 1_000_000, 2, 10)
+                entry["runs"].append(run_tiled(X, 10, **common))
+            elif sec == "vs-matrix":
+                entry["vs_matrix"] = []
+                for n in ((1000, 2000) if q else (10_000, 30_000)):
+                    X = blobs(n, 784, 100, seed=1)
+                    t = run_tiled(X, 10 if q else 100, **common)
+                    m = run_matrix(X, 10 if q else 100, device=dev)
+                    entry["runs"].append(t)
+                    entry["vs_matrix"].append({"n": n, "tiled": t, "matrix": m,
+                                               "same_medoids": t["medoids"] == m["medoids"],
+                                               "ratio": t["seconds"] / m["seconds"]})
+                    save()
+            elif sec == "cpu-small":
+                entry["vs_reference"] = [cpu_small(2000 if not q else 500, 10, common)]
+        except Exception:
+            entry["error"] = traceback.format_exc()
+            print(entry["error"], file=sys.stderr)
+        save()
+        print(markdown(data))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,358 @@
+"""Exact PAM from the points (bench_core.gpu.tiled) against the CPU reference and brute force.
+
+Runs on the CPU build of torch in CI; ``KMBENCH_TORCH_DEVICE=cuda`` runs the same
+tests on a GPU. Tiles are forced smaller than n so that the row and column
+tiling paths are exercised.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from bench_core import registry  # noqa: E402
+from bench_core.algorithms import pam as ref  # noqa: E402
+from bench_core.algorithms.silhouette import medoid_silhouette as ref_msil  # noqa: E402
+from bench_core.algorithms.silhouette import silhouette as ref_sil  # noqa: E402
+from bench_core.datasets import get_dataset, load_mnist  # noqa: E402
+from bench_core.dissimilarity import METRICS, dissimilarity  # noqa: E402
+from bench_core.gpu import tiled  # noqa: E402
+from bench_core.gpu.tiles import PointTiles, tile_shape  # noqa: E402
+
+DEVICE = os.environ.get("KMBENCH_TORCH_DEVICE", "cpu")
+SMALL = dict(tile_rows=97, tile_cols=131, device=DEVICE)      # tiles much smaller than n
+
+
+@functools.lru_cache(maxsize=4)
+def mnist(n: int) -> np.ndarray:
+    X, _ = load_mnist(n)
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    X.setflags(write=False)
+    return X
+
+
+@functools.lru_cache(maxsize=4)
+def blobs(n: int, d: int = 5, k: int = 5, seed: int = 0) -> np.ndarray:
+    X = np.ascontiguousarray(get_dataset("blobs", n, seed=seed, k=k, d=d).X, dtype=np.float64)
+    X.setflags(write=False)
+    return X
+
+
+@functools.lru_cache(maxsize=16)
+def matrix(kind: str, n: int, metric: str) -> np.ndarray:
+    X = mnist(n) if kind == "mnist" else blobs(n)
+    D = dissimilarity(X, metric)
+    D.setflags(write=False)
+    return D
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """One intra-op thread (as the runner pins a task to ``n_threads=1``): on a loaded
+    2-core CI machine, torch's default threads spin against each other."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def points(kind: str, n: int) -> np.ndarray:
+    return mnist(n) if kind == "mnist" else blobs(n)
+
+
+def _same(res, exp, *, iters=True, rel=1e-12):
+    assert [int(m) for m in res.medoids] == [int(m) for m in exp.medoids]
+    assert res.loss == pytest.approx(float(exp.loss), rel=rel, abs=1e-300)
+    if iters:
+        assert (res.n_iter, res.n_swap) == (exp.n_iter, exp.n_swap)
+        assert res.converged == exp.converged
+
+
+# ----------------------------------------------------------------------------- tiles
+
+
+@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("kind", ["mnist", "blobs"])
+def test_tiles_equal_the_reference_matrix(kind, metric):
+    n = 300
+    X, D = points(kind, n), matrix(kind, n, metric)
+    P = PointTiles(X, metric, **SMALL)
+    assert (P.tile_rows, P.tile_cols) == (97, 131)
+    T = torch.empty((n, n), dtype=torch.float64)
+    for r0, r1 in P.row_blocks():
+        for c0, c1 in P.col_blocks():
+            T[r0:r1, c0:c1] = P.tile(r0, r1, c0, c1).cpu()
+    T = T.numpy()
+    assert (np.diag(T) == 0).all()
+    if kind == "mnist" and metric != "cosine":
+        # integer pixels: every product and sum is exact, the tiles are the matrix bit for bit
+        np.testing.assert_array_equal(T, D)
+    else:
+        np.testing.assert_allclose(T, D, rtol=1e-12, atol=1e-12 * float(D.max()))
+
+
+def test_tile_shape_from_the_budget():
+    # 1000 points, 3 float64 arrays + masks per entry: 1 MB holds ~38,000 entries
+    rows, cols = tile_shape(1000, 8, 1 << 20)
+    assert cols < 1000 and rows == 64 and rows * cols * 26 <= 1 << 20
+    rows, cols = tile_shape(1000, 8, 1 << 30)
+    assert cols == 1000 and rows == 1000
+    assert tile_shape(1000, 8, 1 << 20, rows=10) == (10, 1000)
+    assert tile_shape(1000, 8, 1 << 20, cols=7, rows=3) == (3, 7)
+    P = PointTiles(mnist(300), memory_budget=200_000, device=DEVICE)
+    assert P.tile_cols < 300
+
+
+# ----------------------------------------------------------------------------- PAM / FastPAM1
+
+
+@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("kind,n,k", [("mnist", 500, 10), ("blobs", 400, 7)])
+def test_pam_from_build_same_as_reference(kind, n, k, metric):
+    X, D = points(kind, n), matrix(kind, n, metric)
+    exp = ref.pam(D, k)
+    res = tiled.pam(X, k, metric=metric, **SMALL)
+    _same(res, exp)
+    assert res.extras["near_ties"] == [] or kind != "mnist"
+    assert list(tiled.build(X, k, metric=metric, **SMALL).medoids) == list(ref.build(D, k).medoids)
+
+
+@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("kind,n,k,seed", [("mnist", 600, 12, 1), ("blobs", 500, 5, 2)])
+def test_fastpam1_from_random_start_same_as_reference(kind, n, k, seed, metric):
+    X, D = points(kind, n), matrix(kind, n, metric)
+    exp = ref.fastpam1(D, k, random_state=seed)
+    res = tiled.fastpam1(X, k, random_state=seed, metric=metric, **SMALL)
+    assert list(res.extras["initial_medoids"]) == list(exp.extras["initial_medoids"])
+    _same(res, exp)
+    _same(res, ref.pam(D, exp.extras["initial_medoids"]))   # PAM's swaps from the same start
+
+
+@pytest.mark.parametrize("n", [1000, pytest.param(2000, marks=pytest.mark.slow)])
+def test_pam_mnist_larger_default_tiles(n):
+    X, D = mnist(n), matrix("mnist", n, "euclidean")
+    exp = ref.pam(D, 10)
+    res = tiled.pam(X, 10, device=DEVICE, memory_budget=2 << 20)
+    assert res.extras["tile_cols"] == n if n == 1000 else res.extras["tile_cols"] < n
+    _same(res, exp)
+    assert res.extras["near_ties"] == []
+
+
+def test_swap_terms_are_the_reference_forms():
+    rng = np.random.default_rng(0)
+    D = torch.as_tensor(rng.integers(0, 6, (7, 40)).astype(float))
+    dn = torch.as_tensor(rng.integers(0, 4, 40).astype(float))
+    ds = dn + torch.as_tensor(rng.integers(0, 3, 40).astype(float))
+    shared, U = tiled.swap_terms(D, dn, ds)
+    assert torch.equal(shared, torch.clamp(D - dn, max=0).sum(1))
+    assert torch.equal(U, torch.clamp(D, min=dn, max=ds) - dn)
+
+
+@pytest.mark.slow
+def test_fused_kernel_same_swaps():
+    # torch.compile of the swap terms (minutes of compilation on a busy CPU)
+    X, D = mnist(300), matrix("mnist", 300, "euclidean")
+    res = tiled.fastpam1(X, 6, random_state=0, fused=True, **SMALL)
+    assert res.extras["fused"]
+    _same(res, ref.fastpam1(D, 6, random_state=0))
+
+
+def test_lazy_build_is_plain_build():
+    X, D = blobs(400), matrix("blobs", 400, "euclidean")
+    lazy = tiled.build(X, 15, **SMALL)
+    plain = tiled.build(X, 15, lazy=False, **SMALL)
+    assert list(lazy.medoids) == list(plain.medoids) == list(ref.build(D, 15).medoids)
+    assert lazy.extras["gain_evaluations"] < plain.extras["gain_evaluations"]
+
+
+# ----------------------------------------------------------------------------- brute force
+
+
+def _loss(D, med):
+    return float(D[list(med)].min(0).sum())
+
+
+def _brute_pam(D, med, max_iter=100):
+    """PAM by full recomputation of every swap's loss: candidates in index order, the
+    first best medoid per candidate, strict improvement by more than 1e-12 of the loss."""
+    med = list(med)
+    n_iter = 0
+    for _ in range(max_iter):
+        n_iter += 1
+        cur = _loss(D, med)
+        best = (0.0, None, None)
+        for c in range(len(D)):
+            if c in med:
+                continue
+            deltas = [_loss(D, med[:i] + [c] + med[i + 1:]) - cur for i in range(len(med))]
+            i = int(np.argmin(deltas))
+            if deltas[i] < best[0]:
+                best = (deltas[i], c, i)
+        if best[1] is None or not best[0] < -1e-12 * cur:
+            break
+        med[best[2]] = best[1]
+    return med, n_iter
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("metric,ties", [("euclidean", False), ("sqeuclidean", True),
+                                         ("manhattan", True), ("cosine", False)])
+def test_tiny_brute_force(seed, metric, ties):
+    rng = np.random.default_rng(seed)
+    n, k = 13, 3
+    X = rng.integers(0, 3, (n, 2)).astype(float) + 1 if ties else rng.random((n, 3)) + 0.1
+    D = dissimilarity(X, metric)
+    start = np.sort(rng.choice(n, k, replace=False))
+    med, n_iter = _brute_pam(D, start)
+    res = tiled.pam(X, start, metric=metric, tile_rows=4, tile_cols=5, device=DEVICE)
+    assert list(res.medoids) == med and res.n_iter == n_iter
+    assert res.loss == pytest.approx(_loss(D, med), rel=1e-12)
+    _same(res, ref.pam(D, start))
+
+
+def test_exact_ties_are_reported():
+    # a symmetric configuration: candidates 1 and 2 (mirror images) tie exactly
+    X = np.array([[0.0, 0], [1, 1], [1, -1], [2, 0], [10, 0], [11, 0]])
+    res = tiled.pam(X, [3, 4], tile_rows=2, tile_cols=3, device=DEVICE)
+    D = dissimilarity(X, "euclidean")
+    _same(res, ref.pam(D, [3, 4]))
+    kinds = {(t["kind"], t["iter"]) for t in res.extras["near_ties"]}
+    assert ("candidate", 1) in kinds
+    assert all(t["gap"] <= 1e-10 * res.loss * 10 for t in res.extras["near_ties"])
+
+
+def test_edge_cases():
+    X, D = blobs(60), matrix("blobs", 60, "euclidean")
+    # k = 1: the point with the smallest sum, one iteration, as the reference
+    _same(tiled.pam(X, [5], **SMALL), ref.pam(D, [5]))
+    # k = n: nothing to swap in; max_iter = 0: the start, assigned
+    _same(tiled.pam(X, 60, init="first", **SMALL), ref.pam(D, 60, init="first"))
+    _same(tiled.pam(X, [1, 2, 3], max_iter=0, **SMALL), ref.pam(D, [1, 2, 3], max_iter=0))
+    # max_iter reached before convergence
+    _same(tiled.pam(X, [0, 1, 2, 3], max_iter=1, **SMALL), ref.pam(D, [0, 1, 2, 3], max_iter=1))
+    labels, loss = tiled.assign(X, [0, 1, 2], device=DEVICE)
+    assert loss == pytest.approx(_loss(D, [0, 1, 2]), rel=1e-12)
+    np.testing.assert_array_equal(labels, D[[0, 1, 2]].argmin(0))
+
+
+# ----------------------------------------------------------------------------- float32
+
+
+def test_float32_checked_against_float64():
+    X = mnist(500)
+    r64 = tiled.pam(X, 10, **SMALL)
+    r32 = tiled.pam(X, 10, dtype="float32", **SMALL)
+    assert r32.extras["dtype"] == "float32"
+    # the float32 medoids, evaluated exactly, are as good as the float64 ones to 1e-5
+    D = matrix("mnist", 500, "euclidean")
+    assert _loss(D, r32.medoids) == pytest.approx(r64.loss, rel=1e-5)
+    assert r32.loss == pytest.approx(_loss(D, r32.medoids), rel=1e-5)
+
+
+# ----------------------------------------------------------------------------- FasterPAM
+
+
+def test_fasterpam_block_one_is_fasterpam():
+    X, D = mnist(400), matrix("mnist", 400, "euclidean")
+    exp = ref.fasterpam(D, 8, random_state=3)
+    res = tiled.fasterpam(X, 8, random_state=3, block_size=1, device=DEVICE, tile_cols=150)
+    _same(res, exp)
+
+
+def test_fasterpam_blocks_reach_a_swap_local_optimum():
+    X, D = mnist(400), matrix("mnist", 400, "euclidean")
+    res = tiled.fasterpam(X, 8, random_state=3, block_size=64, device=DEVICE, tile_cols=150)
+    assert res.n_swap > 0 and res.converged
+    assert ref.pam(D, res.medoids).n_swap == 0          # no improving swap is left
+
+
+# ----------------------------------------------------------------------------- silhouettes
+
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_silhouettes_same_as_reference(metric):
+    X, D = blobs(300), matrix("blobs", 300, metric)
+    med = ref.pam(D, 5).medoids
+    labels = D[med].argmin(0)
+    labels[3] = 7                                        # a singleton cluster, label gaps
+    got, s = tiled.silhouette(X, labels, metric, samples=True, **SMALL)
+    exp, es = ref_sil(D, labels, samples=True)
+    assert got == pytest.approx(exp, rel=1e-12)
+    np.testing.assert_allclose(s, es, rtol=1e-10, atol=1e-12)
+    got = tiled.medoid_silhouette(X, med, metric, device=DEVICE, tile_cols=77)
+    assert got == pytest.approx(ref_msil(D, med), rel=1e-12)
+    assert tiled.silhouette(X, np.zeros(300, dtype=np.int64), metric, device=DEVICE) == 0.0
+    assert tiled.medoid_silhouette(X, [4], metric, device=DEVICE) == 1.0
+
+
+# ----------------------------------------------------------------------------- registry
+
+
+def test_registry_entries_run_from_points():
+    X, D = mnist(300), matrix("mnist", 300, "euclidean")
+    for alg in ("build", "pam", "fastpam1", "fasterpam", "silhouette", "medoid_silhouette"):
+        e = registry.get(f"{alg}/torch-tiled")
+        assert e.input == "points" and e.requires == ("torch",) and e.available
+    opts = {"device": DEVICE, "tile_rows": 50, "tile_cols": 70}
+    t = registry.Task(k=6, X=X, metric="euclidean", seed=4, options=opts)
+    res = registry.get("fastpam1/torch-tiled")(t)
+    exp = registry.get("fastpam1/reference")(registry.Task(k=6, diss=D, seed=4))
+    _same(res, exp)
+    assert res.extras["device"] == ("cpu" if DEVICE == "cpu" else torch.cuda.get_device_name())
+    res = registry.get("pam/torch-tiled")(registry.Task(k=6, X=X, options=dict(opts)))
+    _same(res, ref.pam(D, 6))
+    b = registry.get("build/torch-tiled")(registry.Task(k=6, X=X, options=dict(opts)))
+    assert list(b.medoids) == list(ref.build(D, 6).medoids)
+    t = registry.Task(k=6, X=X, medoids=res.medoids, options=dict(opts))
+    assert registry.get("silhouette/torch-tiled")(t).loss == pytest.approx(
+        ref_sil(D, D[res.medoids].argmin(0)), rel=1e-12)
+    assert registry.get("medoid_silhouette/torch-tiled")(t).loss == pytest.approx(
+        ref_msil(D, res.medoids), rel=1e-12)
+    with pytest.raises(ValueError, match="needs the points"):
+        registry.get("pam/torch-tiled")(registry.Task(k=3, diss=D))
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda X: tiled.pam(np.full((5, 2), np.nan), 2), "NaN"),
+    (lambda X: tiled.pam(X[:, 0], 2), "2-D"),
+    (lambda X: tiled.pam(X, 2, metric="chebyshev"), "metric"),
+    (lambda X: tiled.pam(X, 0), "out of range"),
+    (lambda X: tiled.pam(X, 200), "out of range"),
+    (lambda X: tiled.pam(X, [1, 1, 2]), "distinct|duplicate"),
+    (lambda X: tiled.pam(X, [1, 2, 500]), "range"),
+    (lambda X: tiled.pam(X, 3, init="k-medoids++"), "init"),
+    (lambda X: tiled.pam(X, 3, tile_rows=0), "tile_rows"),
+    (lambda X: tiled.pam(X, 3, tile_cols=2.5), "tile_cols"),
+    (lambda X: tiled.pam(X, 3, memory_budget=0), "memory_budget"),
+    (lambda X: tiled.pam(X, 3, dtype="float16"), "float32 or float64"),
+    (lambda X: tiled.pam(X, 3, tol=-1.0), "tol"),
+    (lambda X: tiled.pam(X, 3, max_iter=-1), "max_iter"),
+    (lambda X: tiled.pam(X, 3.0), "medoids must be k"),
+    (lambda X: tiled.fasterpam(X, 3, block_size=0), "block_size"),
+    (lambda X: tiled.pam(np.vstack([X, np.zeros((1, X.shape[1]))]), 3, metric="cosine"),
+     "all-zero rows"),
+    (lambda X: tiled.silhouette(X, np.zeros(5, dtype=np.int64)), "length"),
+])
+def test_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call(blobs(100))
+
+
+def test_reproduce_helpers_run_on_the_cpu():
+    from bench_core.gpu import perf_tiled
+    r = perf_tiled.run_tiled(blobs(200), 4, device=DEVICE, peak=1.0, tile_rows=64)
+    ref_res = ref.pam(matrix("blobs", 200, "euclidean"), 4)
+    assert r["medoids"] == [int(m) for m in ref_res.medoids]
+    assert r["iteration_gflop"] == pytest.approx(200 * 200 * (2 * 5 + 2 * 4) / 1e9)
+    assert 0 < r["floor_percent"] and r["tile_rows"] == 64
+    assert perf_tiled.peak_tflops("NVIDIA H200") == 67.0 and perf_tiled.peak_tflops("cpu") is None
+    md = perf_tiled.markdown({"sections": {"x": {"runs": [r]}}})
+    assert "| x | 200 | 5 | 4 | float64 |" in md
