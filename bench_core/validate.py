@@ -151,6 +151,9 @@ class _Data:
 
 def skip_reason(entry: Entry, case: Case, d: int) -> str | None:
     """Why ``entry`` does not run on ``case`` in the validation grid (None: it runs)."""
+    if entry.input == "points" and families.family(entry.family).input == "diss" and case.dtype == "float32":
+        return ("computes its distances from the points; the reference reads a float32 matrix whose "
+                "rounding differs (float64 cases only)")
     cap = entry.limit("validate")
     if cap is not None and case.n > cap:
         return f"{entry.algorithm} is validated up to n = {cap}"
@@ -166,6 +169,12 @@ def make_task(entry: Entry, case: Case, data: _Data, *, with_start: bool) -> Tas
     fam = families.family(entry.family)
     start = data.start(case) if with_start else None
     diss = data.diss(case) if fam.input == "diss" else None
+    if entry.input in ("points", "both") and fam.input == "diss":  # e.g. the tiled GPU PAM:
+        inputs = fam.task_inputs(diss=diss, X=data.X(case), start=start)  # points for it, the
+        inputs["X"] = data.X(case)                                          # matrix for the reference
+        return Task(k=case.k, seed=case.seed, metric="euclidean",
+                    options=(facts := registry.algorithm_facts(entry.algorithm)).options | facts.validate_options,
+                    **inputs)
     return Task(k=case.k, seed=case.seed, metric="euclidean",
                 options=(facts := registry.algorithm_facts(entry.algorithm)).options | facts.validate_options,
                 **fam.task_inputs(diss=diss, X=data.X(case), start=start))
