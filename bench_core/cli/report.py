@@ -22,7 +22,7 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ..report import write_report
+    from ..report import relative, write_report
     from ..results_io import command_line
 
     out = write_report(args.results, args.name, out_dir=Path(args.out) if args.out else None, title=args.title,
@@ -41,5 +41,5 @@ def run(args: argparse.Namespace) -> int:
             print("no Chromium found: screenshot skipped ('make browser' installs it)")
         else:
             print(f"screenshot: {screenshot(out / 'index.html', out / 'screenshot.png', height=2400)}")
-    print(f"report: {out / 'index.html'}")
+    print(f"report: {relative(out / 'index.html')}")
     return 0

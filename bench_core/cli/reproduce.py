@@ -52,7 +52,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"kmbench reproduce: interrupted; finished rows are kept. Continue with "
               f"'kmbench reproduce {args.preset} --resume'", file=sys.stderr)
         return 130
-    print(f"report: {out / 'index.html'}")
+    from ..report import relative
+
+    print(f"report: {relative(out / 'index.html')}")
     if grids and results.exists():
         rows = results.load().to_dict("records")
         causes = error_summary(rows)

@@ -220,10 +220,10 @@ def run(args: argparse.Namespace) -> int:
         results.unlock()
     print(summary.line())
     if args.report:
-        from ..report import write_report
+        from ..report import relative, write_report
 
         out = write_report([results.path], name=results.path.stem, command=command_line())
-        print(f"report: {out / 'index.html'}")
+        print(f"report: {relative(out / 'index.html')}")
     causes = error_summary(rows)
     if causes:
         n_err = summary.counts.get("error", 0)
