@@ -34,6 +34,10 @@ PROVIDERS: tuple[str, ...] = (
     "bench_core.adapters.sklearn_extra",  # scikit-learn-extra
     "bench_core.adapters.pyclustering",   # pyclustering
     "bench_core.adapters.banditpam",      # BanditPAM (optional)
+    "bench_core.adapters.biopython",      # biopython (optional)
+    "bench_core.adapters.r_cluster",      # R cluster, in an Rscript child (optional)
+    "bench_core.adapters.elki",           # ELKI 0.7.1, in a Java child (optional)
+    "bench_core.adapters.onebatch",       # OneBatchPAM (optional)
     "bench_core.gpu.entries",             # PyTorch backend
 )
 

@@ -183,7 +183,9 @@ def make_task(entry: Entry, case: Case, data: _Data, *, with_start: bool) -> Tas
                     seed=case.seed, options=opts)
     if entry.family == "sampling":
         return Task(k=case.k, X=data.X(case), metric="euclidean", seed=case.seed, options=opts)
-    return Task(k=case.k, diss=data.diss(case), medoids=start, seed=case.seed, options=opts)
+    # implementations that need the points as well (input "both": ELKI computes its own distances)
+    X = data.X(case) if entry.input in ("points", "both") else None
+    return Task(k=case.k, diss=data.diss(case), X=X, medoids=start, seed=case.seed, options=opts)
 
 
 # ---------------------------------------------------------------- verdicts

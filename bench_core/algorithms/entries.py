@@ -8,6 +8,7 @@ from . import (  # noqa: F401 - imported for their register() calls
     entries_kmeans,
     entries_kmedian,
     entries_msc,
+    entries_onebatchpam,
     entries_pam,
     entries_sampling,
     entries_silhouette,
