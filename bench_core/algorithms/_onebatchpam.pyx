@@ -36,7 +36,11 @@ def batch_distances(const floating[:, ::1] X,   # IN  (n, d) points
                     const Py_ssize_t[::1] batch,  # IN  (B,) row indices of the batch
                     int metric,                 # IN  METRIC_CODES value
                     float[:, ::1] out):         # OUT (n, B) float32 distances
-    """Fill ``out[i, j] = d(X[i], X[batch[j]])``; returns the number of distances computed (n B)."""
+    """Fill ``out[i, j] = d(X[i], X[batch[j]])`` from the differences; returns n B.
+
+    The driver uses it for manhattan; Euclidean goes through BLAS there (faster,
+    and the same float32 numbers on integer data, which the tests check).
+    """
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], B = batch.shape[0]
     cdef Py_ssize_t i, j, t
     cdef Py_ssize_t b

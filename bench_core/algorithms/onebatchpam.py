@@ -8,7 +8,8 @@ procedure, step for step, so that it reproduces the package from the same seed:
 1. ``rng = numpy.random.default_rng(seed)``; a batch of
    ``B = min(max(int(100 log(max(2, n k))), k), n)`` distinct points
    (``rng.choice(n, B, replace=False)``);
-2. the n x B distances to the batch, in float32 (n B evaluations, counted);
+2. the n x B distances to the batch, in float32 (n B evaluations, counted;
+   :func:`batch_distances`);
 3. divided by their maximum (``normalize``);
 4. each batch column weighted by the number of points whose nearest batch
    point it is, divided by the mean weight (``weighting``), so that the batch
@@ -43,7 +44,19 @@ def auto_batch_size(n: int, k: int) -> int:
 def onebatchpam(X, k: int, metric: str = "euclidean", *, batch_size: int | str = "auto",
                 weighting: bool = True, normalize: bool = True, max_iter: int = 100, tol: float = 1e-6,
                 random_state=None) -> ClusteringResult:
-    """OneBatchPAM on the points ``X`` (see the module docstring for the steps).
+    """OneBatchPAM on the points ``X``: :func:`onebatchpam_medoids`, then labels and loss over all n.
+
+    Parameters are those of :func:`onebatchpam_medoids`.
+    """
+    X, med, info = onebatchpam_medoids(X, k, metric, batch_size=batch_size, weighting=weighting,
+                                       normalize=normalize, max_iter=max_iter, tol=tol, random_state=random_state)
+    return evaluate(X, med, metric, info)
+
+
+def onebatchpam_medoids(X, k: int, metric: str = "euclidean", *, batch_size: int | str = "auto",
+                        weighting: bool = True, normalize: bool = True, max_iter: int = 100, tol: float = 1e-6,
+                        random_state=None) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The algorithm proper (steps 1-6 of the module docstring): ``(X, medoids, info)``.
 
     Parameters
     ----------
@@ -80,7 +93,7 @@ def onebatchpam(X, k: int, metric: str = "euclidean", *, batch_size: int | str =
         B = min(check_positive_int(batch_size, name="batch_size"), n)
     batch = rng.choice(n, B, replace=False).astype(np.intp)
     Dist = np.empty((n, B), dtype=np.float32)
-    evaluations = _onebatchpam.batch_distances(X, batch, _onebatchpam.METRIC_CODES[metric], Dist)
+    evaluations = batch_distances(X, batch, metric, Dist)
     if normalize:
         maxv = Dist.max()
         if maxv > 0:
@@ -97,15 +110,53 @@ def onebatchpam(X, k: int, metric: str = "euclidean", *, batch_size: int | str =
     medoids = np.array(rng.choice(n, k, replace=False), dtype=np.intc)
     start = medoids.astype(np.int64)
     batch_loss, passes, swaps = _onebatchpam.swap_eager(Dist, medoids, int(max_iter), np.float32(tol))
-    med = medoids.astype(np.int64)
+    info = {"distance_computations": int(evaluations), "batch_size": int(B), "batch_loss": float(batch_loss),
+            "start_medoids": start.tolist(), "passes": int(passes) + 1, "swaps": int(swaps)}
+    return X, medoids.astype(np.int64), info
+
+
+def evaluate(X: np.ndarray, med: np.ndarray, metric: str, info: dict) -> ClusteringResult:
+    """Labels (nearest medoid) and loss over all n points: k n distances, not counted in the algorithm's."""
+    n = X.shape[0]
     rows = _rows(X, med, metric)
     labels = np.argmin(rows, axis=0).astype(np.int64)
     loss = float(np.sum(rows[labels, np.arange(n)], dtype=np.float64))
-    return ClusteringResult(loss=loss, labels=labels, medoids=med, n_iter=int(passes) + 1, n_swap=int(swaps),
-                            converged=None, extras={
-                                "distance_computations": int(evaluations), "batch_size": int(B),
-                                "batch_loss": float(batch_loss), "start_medoids": start.tolist(),
-                                "algorithm": "onebatchpam"})
+    extras = {key: v for key, v in info.items() if key not in ("passes", "swaps")}
+    extras["algorithm"] = "onebatchpam"
+    return ClusteringResult(loss=loss, labels=labels, medoids=med, n_iter=info["passes"], n_swap=info["swaps"],
+                            converged=None, extras=extras)
+
+
+def batch_distances(X: np.ndarray, batch: np.ndarray, metric: str, out: np.ndarray,
+                    block_bytes: int = 32 << 20) -> int:
+    """Fill ``out`` (n, B) float32 with the distances of every row to the batch rows; returns n B.
+
+    Euclidean and squared Euclidean go through BLAS in float64 row blocks
+    (||a||² + ||b||² - 2 a.b with the cancellation repair of
+    :func:`bench_core.dissimilarity.squared_block`), rounded to float32 as
+    scikit-learn rounds them (float64 data: sqrt, then float32; float32 data:
+    float32 squared distance, then a float32 sqrt). Manhattan uses the direct
+    Cython kernel :func:`_onebatchpam.batch_distances`, which computes every
+    metric from the differences (the same numbers on integer data such as MNIST).
+    """
+    if metric == "manhattan":
+        return _onebatchpam.batch_distances(X, batch, _onebatchpam.METRIC_CODES[metric], out)
+    from ..dissimilarity import squared_block
+
+    n, B = X.shape[0], len(batch)
+    Y = np.asarray(X[batch], dtype=np.float64)
+    ny = np.einsum("ij,ij->i", Y, Y)
+    step = max(1, block_bytes // (8 * max(B, X.shape[1])))
+    for r0 in range(0, n, step):
+        A = np.asarray(X[r0:r0 + step], dtype=np.float64)
+        G = squared_block(A, Y, np.einsum("ij,ij->i", A, A), ny)
+        if metric == "sqeuclidean":
+            out[r0:r0 + step] = G
+        elif X.dtype == np.float32:
+            out[r0:r0 + step] = np.sqrt(G.astype(np.float32))
+        else:
+            out[r0:r0 + step] = np.sqrt(G)
+    return int(n * B)
 
 
 def _rows(X: np.ndarray, med: np.ndarray, metric: str) -> np.ndarray:
