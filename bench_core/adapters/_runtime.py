@@ -13,10 +13,28 @@ import functools
 import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
 
 #: Where Debian's ``elki`` package puts its jar (override: environment variable KMBENCH_ELKI_JAR).
 ELKI_JAR = "/usr/share/java/elki.jar"
+
+
+def die_with_parent() -> None:
+    """``preexec_fn`` for the R and Java children: on Linux, SIGKILL them when the worker dies.
+
+    The runner kills a worker that exceeds its time limit; without this its Rscript
+    or java child would go on computing as an orphan.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _run(cmd: list[str], timeout: float = 60.0) -> tuple[int, str]:

@@ -39,7 +39,7 @@ import numpy as np
 from ..registry import Task, register
 from ..result import ClusteringResult
 from ._common import medoid_result, medoid_result_points, start_medoids, task_points
-from ._runtime import elki_jar, elki_status
+from ._runtime import die_with_parent, elki_jar, elki_status
 
 _PKG = "de.lmu.ifi.dbs.elki"
 _RUNTIME = re.compile(r"\.(\w+)\.runtime: (\d+) ms")
@@ -83,7 +83,8 @@ def run_elki(X: np.ndarray, algorithm: str, k: int, extra: list[str], *, timeout
                "-algorithm.distancefunction", "minkowski.EuclideanDistanceFunction",
                *extra, "-time", "-resulthandler", "ResultWriter", "-out", str(d / "out")]
         t0 = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                              preexec_fn=die_with_parent)
         wall = time.perf_counter() - t0
         log = proc.stdout + proc.stderr
         if proc.returncode != 0 or not (d / "out").is_dir():

@@ -36,7 +36,7 @@ import numpy as np
 from ..registry import Task, register
 from ..result import ClusteringResult
 from ._common import medoid_result, medoid_result_points, start_medoids, task_diss, task_points
-from ._runtime import r_cluster_status
+from ._runtime import die_with_parent, r_cluster_status
 
 _R_SCRIPT = r"""
 args <- commandArgs(trailingOnly = TRUE)
@@ -54,6 +54,7 @@ if (p$mode == "clara") {
   attributes(x) <- list(Size = n, Diag = FALSE, Upper = FALSE, class = "dist")
 }
 close(con)
+invisible(file.remove(file.path(dir, "input.bin")))  # nothing big left behind if the worker is killed
 if (p$mode == "clara") {
   set.seed(as.integer(p$seed))
   t0 <- Sys.time()
@@ -94,7 +95,8 @@ def run_r(mode: str, params: dict, write_input, *, timeout: float | None = None)
         t_write = time.perf_counter() - t0
         t0 = time.perf_counter()
         proc = subprocess.run(["Rscript", "--vanilla", str(d / "script.R"), str(d)], capture_output=True,
-                              text=True, timeout=timeout, env={**os.environ, "OMP_NUM_THREADS": "1"})
+                              text=True, timeout=timeout, env={**os.environ, "OMP_NUM_THREADS": "1"},
+                              preexec_fn=die_with_parent)
         wall = time.perf_counter() - t0
         if proc.returncode != 0:
             msg = (proc.stderr or proc.stdout).strip().splitlines()
