@@ -304,3 +304,10 @@ def test_reproduce_joss_table_quick(tmp_path):
         if e.available and e.algorithm in ("pam", "alternating", "fasterpam", "fastpam1", "onebatchpam") \
                 and name not in ("pam/banditpam-orig", "pam/r-cluster-o_1", "pam/r-cluster-o_2"):
             assert (df["entry"] == name).any(), name
+
+
+def test_reproduce_quick_flag_needs_a_quick_variant(capsys):
+    from bench_core.cli import main
+
+    assert main(["reproduce", "kselect", "--quick"]) == 2
+    assert "no quick variant" in capsys.readouterr().err
