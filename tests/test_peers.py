@@ -176,6 +176,20 @@ def test_elki_pam_matches_reference_from_same_start():
     assert task.timed_seconds < res.extras["wall_seconds"]
 
 
+def test_elki_reads_our_matrix_in_its_on_disk_format():
+    """options elki_input='matrix' (and tasks without points): ELKI reads the task's own float32 matrix."""
+    impl, ref = _entry("pam/elki"), _entry("pam/reference")
+    D = mnist_diss(250, "float32")
+    med = _start(250, 4, 5)
+    task = Task(k=4, diss=D, medoids=med, options={"elki_input": "matrix"})
+    res = impl(task)
+    rref = ref(Task(k=4, diss=D, medoids=med))
+    assert_valid(res, task, "pam/elki")
+    assert _same_medoids(res, rref)
+    assert "matrix" in res.extras["distances"]
+    assert _same_medoids(impl(Task(k=4, diss=D, medoids=med)), rref)  # no points: the matrix route too
+
+
 def test_elki_alternating_is_a_valid_nearby_local_optimum():
     res, rref, _ = _pair("alternating/elki", "alternating/reference", 300, 5, 4, points=True)
     assert abs(res.loss / rref.loss - 1) < 0.05
