@@ -12,10 +12,11 @@ iteration), ``"faster"`` (FasterPAM, Schubert & Rousseeuw 2021: eager swaps);
 not passed (reported in ``extras``).
 
 R runs in an ``Rscript`` child process, one per call, not through ``rpy2``: at
-n = 10,000 handing the matrix over costs about the same either way (a file of
-the lower triangle read with ``readBin``, versus a copy into an R vector),
-so the child's isolation and the absence of another compiled dependency decide
-(measurements in ``docs/guide/peers.md``). The matrix goes over as R's ``dist``
+n = 10,000 handing the matrix over was no slower that way (a file of the lower
+triangle read with ``readBin``: 4.8-6.5 s in all, against 8.7-12.5 s for rpy2,
+which gathers the triangle and copies it into R), the child cannot take the
+benchmark process down, and the current rpy2 does not load with Debian 12's
+R 4.2 (measurements in ``docs/guide/peers.md``). The matrix goes over as R's ``dist``
 layout (lower triangle by columns) in the task's precision, float32 read by R
 into double. The time reported as ``fit_time`` is measured inside R around the
 ``pam``/``clara`` call (``Sys.time()`` before and after: not R's start-up, the

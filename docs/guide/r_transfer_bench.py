@@ -1,6 +1,17 @@
-"""Matrix transfer to R at n = 10,000: Rscript child with a binary file vs rpy2 in-process."""
-import os, subprocess, sys, tempfile, time
+"""Matrix transfer to R at n = 10,000: Rscript child with a binary file vs rpy2 in-process.
+
+Run: ``python docs/guide/r_transfer_bench.py 10000`` in an environment with numpy and an rpy2
+that loads with the installed R (Debian 12's R 4.2.2: ``rpy2==3.5.17``). Not part of kmbench:
+it records how the R adapter's design choice was measured (docs/guide/peers.md).
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
 import numpy as np
+
 n = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
 rng = np.random.default_rng(0)
 X = rng.random((n, 20))
@@ -26,8 +37,9 @@ cat(as.numeric(t1) - as.numeric(t0), sum(x[1:10]), "\\n")"""
           f"total {tw + tc:.2f} s")
 # (b) rpy2: embedded R, triangle copied into an R vector
 t0 = time.perf_counter()
-import rpy2.robjects as ro
-import rpy2.rinterface as ri
+import rpy2.rinterface as ri  # noqa: E402
+import rpy2.robjects as ro  # noqa: E402
+
 ro.r("invisible(1)")
 tstart = time.perf_counter() - t0
 t0 = time.perf_counter()
