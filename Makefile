@@ -13,7 +13,7 @@ STAMP  := $(VENV)/.kmbench-deps
 TORCH  ?= torch==2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: all venv build test bench lint clean validate asv-quick regress browser docs
+.PHONY: all venv build test bench lint clean validate asv-quick regress browser docs peers-system
 
 all: test
 
@@ -27,6 +27,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) install -q $(TORCH) || echo "kmbench: $(TORCH) not installable here; the torch backend will be listed as unavailable"
 	$(PIP) install -q --no-build-isolation -e ".[peers,bench,dev,docs]"
 	-$(PIP) install -q banditpam || echo "kmbench: banditpam not installable here; its adapter will be listed as unavailable"
+	-$(PIP) install -q onebatch || echo "kmbench: onebatch not installable here; onebatchpam/onebatch will be listed as unavailable"
 	@touch $@
 
 venv: $(STAMP)
@@ -38,7 +39,7 @@ build: $(STAMP)
 # The documentation site and the tests (tests/test_docs.py checks the built site), then the
 # agreement matrix against the external libraries and one pass of the asv quick profile,
 # so that a broken page, suite or a lost agreement fails CI.
-test: build browser docs
+test: build browser peers-system docs
 	$(VENV)/bin/ruff check -q bench_core suites tests setup.py docs
 	KMBENCH_DOCS_HTML=$(CURDIR)/docs/_build/html $(VPY) -m pytest -q $(PYTEST_ARGS)
 	$(VENV)/bin/kmbench validate --quick
@@ -58,6 +59,21 @@ browser:
 	  || echo "kmbench: installing chromium failed; the HTML screenshot test will be skipped"; \
 	else \
 	  echo "kmbench: chromium missing and not root with apt-get; the HTML screenshot test will be skipped"; \
+	fi
+
+# R (cluster) and ELKI 0.7.1 with a headless Java for the R and ELKI adapters: Debian's
+# packages, installed only when missing and when running as root with apt-get (the check
+# is a second on later runs); otherwise those peers are listed as unavailable with the reason.
+PEER_DEBS := r-base-core r-cran-cluster default-jre-headless elki
+peers-system:
+	@if command -v Rscript >/dev/null 2>&1 && Rscript --vanilla -e 'library(cluster)' >/dev/null 2>&1 \
+	   && command -v java >/dev/null 2>&1 && [ -f /usr/share/java/elki.jar ]; then \
+	  echo "kmbench: R cluster and ELKI found"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(PEER_DEBS)) \
+	  || echo "kmbench: installing $(PEER_DEBS) failed; the R cluster and ELKI peers will be listed as unavailable"; \
+	else \
+	  echo "kmbench: R cluster or ELKI missing and not root with apt-get; those peers will be listed as unavailable"; \
 	fi
 
 lint: $(STAMP)

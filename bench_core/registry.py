@@ -35,11 +35,16 @@ PROVIDERS: tuple[str, ...] = (
     "bench_core.algorithms.entries_kmeans",
     "bench_core.algorithms.entries_kmedian",
     "bench_core.algorithms.entries_silhouette",
+    "bench_core.algorithms.entries_onebatchpam",
     "bench_core.adapters.kmedoids_rs",    # kmedoids (Rust)
     "bench_core.adapters.sklearn",        # scikit-learn
     "bench_core.adapters.sklearn_extra",  # scikit-learn-extra
     "bench_core.adapters.pyclustering",   # pyclustering
     "bench_core.adapters.banditpam",      # BanditPAM (optional)
+    "bench_core.adapters.biopython",      # biopython (optional)
+    "bench_core.adapters.r_cluster",      # R cluster, in an Rscript child (optional)
+    "bench_core.adapters.elki",           # ELKI 0.7.1, in a Java child (optional)
+    "bench_core.adapters.onebatch",       # OneBatchPAM (optional)
     "bench_core.gpu.entries",             # PyTorch backend
     "bench_core.metrics.external",        # ARI, AMI, NCA metric columns
 )

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
                         results_name=args.name, command=command_line(), quick=args.quick, full=args.full)
     except KeyboardInterrupt:
         print(f"kmbench reproduce: interrupted; finished rows are kept. Continue with "
-              f"'kmbench reproduce {args.preset} --resume'", file=sys.stderr)
+              f"'kmbench reproduce {args.preset}{' --quick' if args.quick else ''} --resume'", file=sys.stderr)
         return 130
     from ..report import relative
 

@@ -10,7 +10,10 @@
   bundled MNIST images, k = 10, 25 restarts. PAM-type implementations that would take hours
   get a restart budget (later restarts are recorded as skipped and the table marks them †;
   PAM starts from the deterministic BUILD, so its restarts repeat one another anyway);
-  pure-Python implementations run at n = 1,000 and are marked ‡.
+  pure-Python implementations run at n = 1,000 and are marked ‡. The report adds the paper's
+  table beside ours as ratios to kmedoids FasterPAM of the same run. ``--quick`` (run in CI):
+  the same at n = 2,000, 3 restarts, a 4 s restart budget per implementation, no
+  silhouettes, without PyClustering's PAM (minutes per run).
 - ``fasterpam-vs-pam``: MNIST n = 10,000, k = 100: FasterPAM (10 restarts) against PAM, which
   runs at n = 1,000, 2,000, 5,000, 10,000 until it exceeds the time limit; its time at
   larger n is extrapolated from the fitted slope and labelled so in the tables and figures.
@@ -142,9 +145,55 @@ def _quick() -> list[GridSpec]:
 QUICK_KSELECT = dict(sets=(("elbow4", {}, 4), ("blobs", {"k": 5, "d": 2}, 5)), ks=range(1, 9), B=5)
 
 
+#: The JOSS table's algorithms plus OneBatchPAM (same objective, sampled).
+JOSS_ALGORITHMS = [*PAM_FAMILY, "onebatchpam"]
+#: Left out of the quick JOSS table to keep it near a minute: PyClustering's PAM (minutes per run at
+#: n = 2,000: 77,000 ns per N² in the paper), the original BanditPAM (tens of seconds) and R's "o_1"/"o_2"
+#: PAM variants (the same swaps as "original", checked by kmbench validate).
+JOSS_QUICK_EXCLUDE = [*PURE_PYTHON, "pam/pyclustering", "pam/banditpam-orig", "pam/r-cluster-o_*"]
+
+
+def _joss_quick() -> list[GridSpec]:
+    return [GridSpec(algorithms=JOSS_ALGORITHMS, datasets=["mnist"], ns=[2000], ks=[10], seeds=[0, 1, 2],
+                     exclude=JOSS_QUICK_EXCLUDE, time_limit=60.0, restart_budget=4.0, silhouette=False,
+                     label="JOSS Table 1, quick: n = 2,000, 3 restarts")]
+
+
+def _joss_report(paths, name, command=None, out_dir=None, compile_latex=True) -> Path:
+    """The report plus the paper's Table 1 beside ours, as ratios to kmedoids FasterPAM of the same run."""
+    from ..report import write_report
+    from ..report.tables import joss_paper_tables
+
+    def paper(df, caption):
+        return [("JOSS Table 1 (paper) beside ours, as ratios to kmedoids FasterPAM", joss_paper_tables(df, caption))]
+
+    return write_report(paths, name, out_dir=out_dir, command=command, title=PRESETS["joss-table"].title,
+                        extra=paper, compile_latex=compile_latex)
+
+
+def reproduce_joss(name: str = "joss-table", *, resume: bool = False, progress: bool = True,
+                   results_name: str | None = None, command: str | None = None, out_dir: Path | None = None,
+                   results_dir: Path | None = None, log=print) -> Path:
+    """Run ``joss-table`` (or its quick grid: ``joss-table-quick``) with the results and report
+    folders redirected (tests); ``kmbench reproduce joss-table [--quick]`` is the same run."""
+    from ..results_io import ResultsFile
+    from ..runner import run_grid
+
+    quick = name.endswith("-quick")
+    preset = PRESETS["joss-table"]
+    command = command or f"kmbench reproduce joss-table{' --quick' if quick else ''}"
+    results = ResultsFile.named(results_name or name, results_dir)
+    log(f"{command}: {preset.description}; results -> {results.path}")
+    summary = run_grid(preset.grids_for(quick=quick), results, resume=resume, overwrite=not resume,
+                       progress=progress, command=command)
+    log(summary.line())
+    return _joss_report([results.path], results.path.stem, command=command, out_dir=out_dir,
+                        compile_latex=results_dir is None)
+
+
 def _joss() -> list[GridSpec]:
     return [
-        GridSpec(algorithms=PAM_FAMILY, datasets=["mnist"], ns=[10000], ks=[10], seeds=list(range(25)),
+        GridSpec(algorithms=JOSS_ALGORITHMS, datasets=["mnist"], ns=[10000], ks=[10], seeds=list(range(25)),
                  exclude=PURE_PYTHON, time_limit=1800.0, restart_budget=600.0, silhouette_max_n=10000,
                  label="JOSS Table 1"),
         GridSpec(algorithms=PAM_FAMILY, implementations=["*-python"], datasets=["mnist"], ns=[1000], ks=[10],
@@ -164,8 +213,9 @@ def _fvp() -> list[GridSpec]:
 PRESETS: dict[str, Preset] = {
     "quick": Preset("quick", "PAM family on MNIST n <= 2,000 (a few minutes)", _quick(),
                     "Quick benchmark: the PAM family on bundled MNIST"),
-    "joss-table": Preset("joss-table", "JOSS Table 1: MNIST n = 10,000, k = 10, 25 restarts", _joss(),
-                         "JOSS Table 1 reproduction: MNIST n = 10,000, k = 10"),
+    "joss-table": Preset("joss-table", "JOSS Table 1: MNIST n = 10,000, k = 10, 25 restarts (--quick: n = 2,000, "
+                         "3 restarts)", _joss(), "JOSS Table 1 reproduction: MNIST n = 10,000, k = 10",
+                         quick_grids=_joss_quick(), report=_joss_report),
     "fasterpam-vs-pam": Preset("fasterpam-vs-pam", "FasterPAM vs PAM on MNIST n = 10,000, k = 100", _fvp(),
                                "FasterPAM vs PAM: MNIST n = 10,000, k = 100"),
     "kselect": Preset("kselect", "elbow, silhouette and gap statistic on synthetic sets with known k"),
