@@ -51,7 +51,8 @@ def extensions() -> list[Extension]:
             Extension(
                 name,
                 [str(rel)],
-                include_dirs=[np.get_include()],
+                include_dirs=[np.get_include(), str(rel.parent)],
+                depends=[str(h.relative_to(HERE)) for h in sorted(pyx.parent.glob("*.h"))],
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
                 extra_compile_args=compile_args,
                 extra_link_args=link_args,

@@ -32,7 +32,12 @@ import numpy as np
 
 from .._validation import check_choice, check_diss, check_k, check_medoids, check_positive_int
 from ..result import ClusteringResult
-from . import _msc
+from ._dynmsc import dynmsc_run
+from ._fastermsc import fastermsc_run
+from ._fastmsc import fastmsc_run
+from ._msc_common import one_medoid
+from ._pammedsil import pammedsil_run
+from ._pamsil import pamsil_run
 from .init import INITS, initial_medoids
 from .silhouette import medoid_silhouette
 
@@ -51,7 +56,7 @@ def _start(D: np.ndarray, medoids, init: str, random_state) -> np.ndarray:
 
 
 def _single(D: np.ndarray, med: np.ndarray, extra_key: str = "medoid_silhouette") -> ClusteringResult:
-    best, _ = _msc.one_medoid(D, int(med[0]))
+    best, _ = one_medoid(D, int(med[0]))
     return ClusteringResult(loss=1.0, labels=np.zeros(D.shape[0], dtype=np.int64),
                             medoids=np.array([best], dtype=np.int64), n_iter=1,
                             n_swap=int(best != med[0]), converged=True,
@@ -78,7 +83,8 @@ def _fast(diss, medoids, max_iter, init, random_state, eager: bool) -> Clusterin
         return _single(D, med)
     start = med.copy()
     labels = np.empty(D.shape[0], dtype=np.int64)
-    total, n_iter, n_swap = _msc.fastmsc_run(D, med, labels, max_iter, eager)
+    run = fastermsc_run if eager else fastmsc_run
+    total, n_iter, n_swap = run(D, med, labels, max_iter)
     return _result(D, med, labels, 1.0 - total / D.shape[0], n_iter, n_swap, max_iter,
                    initial_medoids=start)
 
@@ -106,7 +112,7 @@ def pammedsil(diss, medoids, max_iter: int = 100, init: str = "build",
         return _single(D, med)
     start = med.copy()
     labels = np.empty(D.shape[0], dtype=np.int64)
-    total, n_iter, n_swap = _msc.pammedsil_run(D, med, labels, max_iter)
+    total, n_iter, n_swap = pammedsil_run(D, med, labels, max_iter)
     return _result(D, med, labels, 1.0 - total / D.shape[0], n_iter, n_swap, max_iter,
                    initial_medoids=start)
 
@@ -123,7 +129,7 @@ def pamsil(diss, medoids, max_iter: int = 100, init: str = "build",
         return res
     start = med.copy()
     labels = np.empty(D.shape[0], dtype=np.int64)
-    sil, n_iter, n_swap = _msc.pamsil_run(D, med, labels, max_iter)
+    sil, n_iter, n_swap = pamsil_run(D, med, labels, max_iter)
     return ClusteringResult(loss=1.0 - sil, labels=labels, medoids=med, n_iter=int(n_iter),
                             n_swap=int(n_swap), converged=bool(n_iter < max_iter),
                             extras={"silhouette": float(sil),
@@ -154,7 +160,7 @@ def dynmsc(diss, medoids, minimum_k: int = 2, max_iter: int = 100, init: str = "
     by_k = np.zeros(k_max - minimum_k + 1)
     best_med = np.empty(k_max, dtype=np.int64)
     labels = np.empty(n, dtype=np.int64)
-    best, best_k, n_iter, n_swap = _msc.dynmsc_run(D, med, minimum_k, max_iter, by_k,
+    best, best_k, n_iter, n_swap = dynmsc_run(D, med, minimum_k, max_iter, by_k,
                                                    best_med, labels)
     if best_k == 0:  # no k with a positive medoid silhouette: kmedoids keeps the start
         from .assignment import assign
