@@ -17,6 +17,8 @@ it is monotone too); ties go to the lowest index.
 
 import numpy as np
 
+from cython.parallel cimport prange
+
 from ._common cimport dissim_t
 
 
@@ -60,23 +62,36 @@ cdef inline double _gain(const dissim_t* row, const double* near,
 
 def build_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
                  long long[::1] medoids,          # OUT (k,)
-                 double[::1] near):               # OUT (n,) distance to the nearest medoid
-    """PAM BUILD; returns the number of gain evaluations (rows read after the first step)."""
+                 double[::1] near,                # OUT (n,) distance to the nearest medoid
+                 int n_threads=1):
+    """PAM BUILD; returns the number of gain evaluations (rows read after the first step).
+
+    Threads: the row sums of the first step and the gains of the second are split
+    between threads; in the lazy steps the ``n_threads`` stale candidates with the
+    largest bounds are re-evaluated together. Every sum keeps its order and the
+    winner of a step is the lowest-index candidate of largest gain however the
+    bounds were refreshed, so the medoids do not depend on the thread count (the
+    number of gain evaluations does: a batch may refresh a bound that one thread
+    would never have looked at).
+    """
     cdef Py_ssize_t n = diss.shape[0], k = medoids.shape[0]
+    cdef Py_ssize_t nt = max(n_threads, 1)
     cdef double[::1] bound = np.empty(n, dtype=np.float64)
     cdef long long[::1] stamp = np.zeros(n, dtype=np.int64)     # step of bound[i]; -1: medoid
-    cdef Py_ssize_t i, o, l, c, evals = 0
-    cdef double s, best, g
+    cdef Py_ssize_t[::1] batch = np.empty(nt, dtype=np.intp)
+    cdef Py_ssize_t i, o, l, c, b, nb, evals = 0
+    cdef double s, best
     cdef const dissim_t* row
     with nogil:
         # first medoid: smallest total dissimilarity (ties: lowest index)
+        for i in prange(n, schedule="static", num_threads=n_threads):
+            bound[i] = (_row_sum(&diss[i, 0], 0, i)
+                        + _row_sum(&diss[i, 0], i + 1, n))
         c = 0
         best = 0.0
         for i in range(n):
-            row = &diss[i, 0]
-            s = _row_sum(row, 0, i) + _row_sum(row, i + 1, n)
-            if i == 0 or s < best:
-                best = s
+            if i == 0 or bound[i] < best:
+                best = bound[i]
                 c = i
         medoids[0] = c
         stamp[c] = -1
@@ -86,27 +101,31 @@ def build_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
         near[c] = 0.0
         for l in range(1, k):
             if l == 1:                          # no bounds yet: evaluate everybody
-                for i in range(n):
+                for i in prange(n, schedule="static", num_threads=n_threads):
                     if stamp[i] >= 0:
-                        row = &diss[i, 0]
-                        bound[i] = _gain(row, &near[0], 0, n)
+                        bound[i] = _gain(&diss[i, 0], &near[0], 0, n)
                         stamp[i] = 1
-                        evals += 1
+                for i in range(n):
+                    evals += stamp[i] >= 0
             while True:
                 # candidate with the largest bound (lowest index among equals)
-                c = -1
-                best = -1.0
-                for i in range(n):
-                    if stamp[i] >= 0 and bound[i] > best:
-                        best = bound[i]
-                        c = i
+                c = _largest(&bound[0], &stamp[0], n, -1)
                 if stamp[c] == l:
                     break                       # its bound is its current gain: the winner
-                row = &diss[c, 0]
-                g = _gain(row, &near[0], 0, n)
-                bound[c] = g
+                # refresh it and the next nt - 1 stale bounds, largest first
+                batch[0] = c
                 stamp[c] = l
-                evals += 1
+                nb = 1
+                while nb < nt:
+                    b = _largest(&bound[0], &stamp[0], n, l)
+                    if b < 0:
+                        break
+                    batch[nb] = b
+                    stamp[b] = l
+                    nb += 1
+                for b in prange(nb, schedule="static", chunksize=1, num_threads=n_threads):
+                    bound[batch[b]] = _gain(&diss[batch[b], 0], &near[0], 0, n)
+                evals += nb
             medoids[l] = c
             stamp[c] = -1
             row = &diss[c, 0]
@@ -115,3 +134,16 @@ def build_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
                     near[o] = <double> row[o]
             near[c] = 0.0
     return evals
+
+
+cdef inline Py_ssize_t _largest(const double* bound, const long long* stamp, Py_ssize_t n,
+                                long long skip) noexcept nogil:
+    """The non-medoid with the largest bound (lowest index among equals), leaving out those
+    stamped ``skip``; -1 if none."""
+    cdef Py_ssize_t i, c = -1
+    cdef double best = -1.0
+    for i in range(n):
+        if stamp[i] >= 0 and stamp[i] != skip and bound[i] > best:
+            best = bound[i]
+            c = i
+    return c

@@ -27,7 +27,8 @@ All routes give the value selection gives, the sign of a zero included.
 """
 
 from cython cimport floating
-from libc.math cimport fabs
+from cython.parallel cimport prange, threadid
+from libc.math cimport INFINITY, fabs
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 
@@ -82,66 +83,78 @@ cdef inline void _l1_2pts(const floating* x, const double* c, const floating* y,
         kmb_l1_2pts_double(x, c, y, e, d, out)
 
 
+cdef inline void _assign_pair(const floating[:, ::1] X, const double[:, ::1] C,
+                              long long[::1] labels, double[::1] dist, Py_ssize_t i0,
+                              Py_ssize_t* others) noexcept nogil:
+    """assign_l1 for points i0 and i0 + 1 (if any); ``others``: k scratch entries."""
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], k = C.shape[0]
+    cdef Py_ssize_t i, j, j0, j1, lab, r, g, size, nothers
+    cdef double best, s
+    cdef double inf = INFINITY
+    cdef double out[4]
+    cdef double first[2]
+    cdef const double* cs[4]
+    for i in range(i0, min(i0 + 2, n)):
+        j0 = labels[i]
+        if j0 < 0 or j0 >= k:
+            j0 = 0
+        if i == i0:  # the previous centres of points i and i + 1 together
+            if i + 1 < n:
+                j1 = labels[i + 1]
+                if j1 < 0 or j1 >= k:
+                    j1 = 0
+                _l1_2pts(&X[i, 0], &C[j0, 0], &X[i + 1, 0], &C[j1, 0], d, first)
+            else:
+                first[0] = _l1(&X[i, 0], &C[j0, 0], d, inf)
+        best = first[i - i0]
+        lab = j0
+        nothers = 0
+        for j in range(k):
+            if j != j0:
+                others[nothers] = j
+                nothers += 1
+        r = 0
+        while r < nothers:
+            if r + 4 <= nothers:
+                for g in range(4):
+                    cs[g] = &C[others[r + g], 0]
+                _l1x4(&X[i, 0], cs, d, best, out)
+                size = 4
+            else:
+                out[0] = _l1(&X[i, 0], &C[others[r], 0], d, best)
+                size = 1
+            for g in range(size):
+                j = others[r + g]
+                s = out[g]
+                if s < best or (s == best and j < lab):
+                    best = s
+                    lab = j
+            r += size
+        labels[i] = lab
+        dist[i] = best
+
+
 def assign_l1(const floating[:, ::1] X,     # IN    (n, d)
               const double[:, ::1] C,       # IN    (k, d) centres
               long long[::1] labels,        # INOUT (n,)  previous labels (or -1), then nearest centre
-              double[::1] dist):            # OUT   (n,)  L1 distance to the nearest centre
+              double[::1] dist,             # OUT   (n,)  L1 distance to the nearest centre
+              int n_threads=1):
     """Nearest centre in L1 for every point (ties to the lowest index).
 
     The previous centre first (its distance bounds the others), then the other centres
     four at a time against the best distance so far, their results taken in index order:
     a centre abandoned above an older bound is above the current best too, so labels and
-    distances are those of testing one centre at a time.
+    distances are those of testing one centre at a time. Threads take pairs of points
+    (each point's result depends on nothing else).
     """
-    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], k = C.shape[0]
-    cdef Py_ssize_t i, j, j0, j1, lab, r, g, size, nothers
-    cdef double best, s
-    cdef double inf = float("inf")
-    cdef double out[4]
-    cdef double first[2]
-    cdef const double* cs[4]
-    cdef Py_ssize_t* others = <Py_ssize_t*> malloc(max(k, 1) * sizeof(Py_ssize_t))
+    cdef Py_ssize_t n = X.shape[0], k = C.shape[0], p
+    cdef Py_ssize_t nt = max(n_threads, 1)
+    cdef Py_ssize_t* others = <Py_ssize_t*> malloc(max(k, 1) * nt * sizeof(Py_ssize_t))
     if others == NULL:
         raise MemoryError()
     with nogil:
-        for i in range(n):
-            j0 = labels[i]
-            if j0 < 0 or j0 >= k:
-                j0 = 0
-            if i % 2 == 0:  # the previous centres of points i and i + 1 together
-                if i + 1 < n:
-                    j1 = labels[i + 1]
-                    if j1 < 0 or j1 >= k:
-                        j1 = 0
-                    _l1_2pts(&X[i, 0], &C[j0, 0], &X[i + 1, 0], &C[j1, 0], d, first)
-                else:
-                    first[0] = _l1(&X[i, 0], &C[j0, 0], d, inf)
-            best = first[i % 2]
-            lab = j0
-            nothers = 0
-            for j in range(k):
-                if j != j0:
-                    others[nothers] = j
-                    nothers += 1
-            r = 0
-            while r < nothers:
-                if r + 4 <= nothers:
-                    for g in range(4):
-                        cs[g] = &C[others[r + g], 0]
-                    _l1x4(&X[i, 0], cs, d, best, out)
-                    size = 4
-                else:
-                    out[0] = _l1(&X[i, 0], &C[others[r], 0], d, best)
-                    size = 1
-                for g in range(size):
-                    j = others[r + g]
-                    s = out[g]
-                    if s < best or (s == best and j < lab):
-                        best = s
-                        lab = j
-                r += size
-            labels[i] = lab
-            dist[i] = best
+        for p in prange((n + 1) // 2, schedule="dynamic", chunksize=32, num_threads=n_threads):
+            _assign_pair(X, C, labels, dist, 2 * p, others + max(k, 1) * threadid())
     free(others)
 
 

@@ -3,7 +3,14 @@
 
 Each (medoid, candidate) pair is evaluated separately in O(n) from the records
 of ``_msc_common.pxd`` (three nearest medoids per point).
+
+Threads: the candidates of a pass are split between threads, each change is
+kept, and the best is picked in candidate order: the same swap as one thread.
 """
+
+import numpy as np
+
+from cython.parallel cimport prange
 
 from ._common cimport dissim_t
 from ._msc_common cimport Reco, Work, _do_swap, _initial, _r, _work_alloc, _work_free
@@ -52,13 +59,16 @@ cdef double _pammedsil_change(const dissim_t[:, ::1] diss, const Reco* rec,
 def pammedsil_run(const dissim_t[:, ::1] diss,   # IN    (n, n)
                   long long[::1] med,            # INOUT (k,) k >= 2
                   long long[::1] labels,         # OUT   (n,)
-                  int max_iter):
+                  int max_iter,
+                  int n_threads=1):
     """PAMMEDSIL SWAP. Returns (sum r, n_iter, n_swap)."""
     cdef Py_ssize_t n = diss.shape[0], j, best_j
-    cdef int k = med.shape[0], it = 0, n_swap = 0, b, best_b = 0
+    cdef int k = med.shape[0], it = 0, n_swap = 0, best_b = 0
     cdef double loss, change, best_change, newloss
     cdef Work w
     cdef Reco* rec
+    cdef double[::1] cch = np.empty(n, dtype=np.float64)    # change of each candidate
+    cdef int[::1] cm = np.empty(n, dtype=np.intc)            # ... and its medoid
     if not _work_alloc(&w, n, k):
         _work_free(&w)
         raise MemoryError()
@@ -67,16 +77,19 @@ def pammedsil_run(const dissim_t[:, ::1] diss,   # IN    (n, n)
         loss = _initial(diss, &med[0], k, rec, &w.s)
         while it < max_iter:
             it += 1
+            for j in prange(n, schedule="dynamic", chunksize=4, num_threads=n_threads):
+                if j == med[rec[j].mn]:
+                    cch[j] = 0.0
+                else:
+                    cch[j] = _pammedsil_change(diss, rec, j, k, &cm[j])
             best_change = 0.0
             best_j = -1
             for j in range(n):
-                if j == med[rec[j].mn]:
-                    continue
-                change = _pammedsil_change(diss, rec, j, k, &b)
+                change = cch[j]
                 if change <= best_change:
                     continue
                 best_change = change
-                best_b = b
+                best_b = cm[j]
                 best_j = j
             if best_change > 0:
                 n_swap += 1

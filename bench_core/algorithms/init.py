@@ -25,17 +25,18 @@ from .._validation import check_choice, check_diss, check_k, check_random_state
 INITS = ("random", "first", "build", "k-medoids++", "lab")
 
 
-def initial_medoids(diss, k: int, init: str = "random", random_state=None) -> np.ndarray:
+def initial_medoids(diss, k: int, init: str = "random", random_state=None, *,
+                    n_threads: int = 1) -> np.ndarray:
     """k distinct row indices (int64) to start a k-medoids algorithm from."""
     check_choice(init, INITS, name="init")
-    D = check_diss(diss)
+    D = check_diss(diss, n_threads=n_threads)
     n = D.shape[0]
     k = check_k(k, n)
     if init == "first":
         return np.arange(k, dtype=np.int64)
     if init == "build":
         from .pam import build
-        return build(D, k).medoids
+        return build(D, k, n_threads=n_threads).medoids
     rng = check_random_state(random_state)
     if init == "random":
         return np.sort(rng.choice(n, size=k, replace=False)).astype(np.int64)
