@@ -66,20 +66,17 @@ def build_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
                  int n_threads=1):
     """PAM BUILD; returns the number of gain evaluations (rows read after the first step).
 
-    Threads: the row sums of the first step and the gains of the second are split
-    between threads; in the lazy steps the ``n_threads`` stale candidates with the
-    largest bounds are re-evaluated together. Every sum keeps its order and the
-    winner of a step is the lowest-index candidate of largest gain however the
-    bounds were refreshed, so the medoids do not depend on the thread count (the
-    number of gain evaluations does: a batch may refresh a bound that one thread
-    would never have looked at).
+    Threads: the row sums of the first step and the gains of the second (2 n^2
+    reads, nearly all the work: the lazy steps re-evaluate one or two candidates
+    each on MNIST) are split between threads; each sum keeps its order, so the
+    medoids and the number of gain evaluations do not depend on the thread count.
+    The lazy steps stay sequential: batches of a few O(n) evaluations cost more
+    in thread synchronisation than they save.
     """
     cdef Py_ssize_t n = diss.shape[0], k = medoids.shape[0]
-    cdef Py_ssize_t nt = max(n_threads, 1)
     cdef double[::1] bound = np.empty(n, dtype=np.float64)
     cdef long long[::1] stamp = np.zeros(n, dtype=np.int64)     # step of bound[i]; -1: medoid
-    cdef Py_ssize_t[::1] batch = np.empty(nt, dtype=np.intp)
-    cdef Py_ssize_t i, o, l, c, b, nb, evals = 0
+    cdef Py_ssize_t i, o, l, c, evals = 0
     cdef double s, best
     cdef const dissim_t* row
     with nogil:
@@ -109,23 +106,12 @@ def build_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
                     evals += stamp[i] >= 0
             while True:
                 # candidate with the largest bound (lowest index among equals)
-                c = _largest(&bound[0], &stamp[0], n, -1)
+                c = _largest(&bound[0], &stamp[0], n)
                 if stamp[c] == l:
                     break                       # its bound is its current gain: the winner
-                # refresh it and the next nt - 1 stale bounds, largest first
-                batch[0] = c
+                bound[c] = _gain(&diss[c, 0], &near[0], 0, n)
                 stamp[c] = l
-                nb = 1
-                while nb < nt:
-                    b = _largest(&bound[0], &stamp[0], n, l)
-                    if b < 0:
-                        break
-                    batch[nb] = b
-                    stamp[b] = l
-                    nb += 1
-                for b in prange(nb, schedule="static", chunksize=1, num_threads=n_threads):
-                    bound[batch[b]] = _gain(&diss[batch[b], 0], &near[0], 0, n)
-                evals += nb
+                evals += 1
             medoids[l] = c
             stamp[c] = -1
             row = &diss[c, 0]
@@ -136,14 +122,13 @@ def build_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
     return evals
 
 
-cdef inline Py_ssize_t _largest(const double* bound, const long long* stamp, Py_ssize_t n,
-                                long long skip) noexcept nogil:
-    """The non-medoid with the largest bound (lowest index among equals), leaving out those
-    stamped ``skip``; -1 if none."""
+cdef inline Py_ssize_t _largest(const double* bound, const long long* stamp,
+                                Py_ssize_t n) noexcept nogil:
+    """The non-medoid with the largest bound (lowest index among equals); -1 if none."""
     cdef Py_ssize_t i, c = -1
     cdef double best = -1.0
     for i in range(n):
-        if stamp[i] >= 0 and stamp[i] != skip and bound[i] > best:
+        if stamp[i] >= 0 and bound[i] > best:
             best = bound[i]
             c = i
     return c

@@ -112,8 +112,8 @@ def build(diss, k: int, *, n_threads: int = 1) -> ClusteringResult:
     decreases the loss any more (duplicates, k close to n) the lowest-index
     non-medoid is taken, so k medoids are always returned.
 
-    ``n_threads`` threads share the gain evaluations; the medoids are the same for
-    any number (``extras["gain_evaluations"]``, the work done, is not).
+    ``n_threads`` threads share the first two steps (2 n^2 reads, nearly all the
+    work); the result is the same for any number.
     """
     n_threads = check_positive_int(n_threads, name="n_threads")
     D = check_diss(diss, n_threads=n_threads)
