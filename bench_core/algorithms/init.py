@@ -30,13 +30,21 @@ def initial_medoids(diss, k: int, init: str = "random", random_state=None, *,
     """k distinct row indices (int64) to start a k-medoids algorithm from."""
     check_choice(init, INITS, name="init")
     D = check_diss(diss, n_threads=n_threads)
+    return checked_initial_medoids(D, k, init, random_state, n_threads=n_threads)
+
+
+def checked_initial_medoids(D: np.ndarray, k: int, init: str, random_state=None, *,
+                            n_threads: int = 1) -> np.ndarray:
+    """:func:`initial_medoids` for a matrix that ``check_diss`` has already passed
+    (the drivers check it once, in one pass, and start from here)."""
+    check_choice(init, INITS, name="init")
     n = D.shape[0]
     k = check_k(k, n)
     if init == "first":
         return np.arange(k, dtype=np.int64)
     if init == "build":
-        from .pam import build
-        return build(D, k, n_threads=n_threads).medoids
+        from .pam import checked_build
+        return checked_build(D, k, n_threads).medoids
     rng = check_random_state(random_state)
     if init == "random":
         return np.sort(rng.choice(n, size=k, replace=False)).astype(np.int64)

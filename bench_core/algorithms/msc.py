@@ -38,7 +38,7 @@ from ._fastmsc import fastmsc_run
 from ._msc_common import one_medoid
 from ._pammedsil import pammedsil_run
 from ._pamsil import pamsil_run
-from .init import INITS, initial_medoids
+from .init import INITS, checked_initial_medoids
 from .silhouette import medoid_silhouette
 
 
@@ -48,7 +48,7 @@ def _start(D: np.ndarray, medoids, init: str, random_state, n_threads: int = 1) 
     check_choice(init, INITS, name="init")
     if isinstance(medoids, numbers.Integral) and not isinstance(medoids, bool):
         k = check_k(medoids, n, name="k (medoids)")
-        med = initial_medoids(D, k, init, random_state=random_state, n_threads=n_threads)
+        med = checked_initial_medoids(D, k, init, random_state=random_state, n_threads=n_threads)
         return np.array(med, dtype=np.int64)
     if isinstance(medoids, bool | float | str) or medoids is None:
         raise ValueError(f"medoids must be k (an int) or an array of initial medoids, got {medoids!r}")

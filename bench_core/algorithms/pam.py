@@ -41,7 +41,7 @@ from ._common import assign_nearest
 from ._fasterpam import fasterpam_kernel
 from ._fastpam1 import fastpam1_kernel
 from ._pam import pam_kernel
-from .init import INITS, initial_medoids
+from .init import INITS, checked_initial_medoids
 
 TOL = 1e-12  # relative improvement a swap must bring (floating-point matrices)
 
@@ -66,7 +66,7 @@ def _start(diss, medoids, init, random_state, max_iter, tol, n_threads=1):
         raise ValueError(f"tol must be a number >= 0, got {tol!r}")
     if isinstance(medoids, numbers.Integral) and not isinstance(medoids, bool):
         k = check_k(medoids, n, name="k (medoids)")
-        med = initial_medoids(D, k, init, random_state, n_threads=n_threads)
+        med = checked_initial_medoids(D, k, init, random_state, n_threads=n_threads)
     elif isinstance(medoids, bool | float | str) or medoids is None:
         raise ValueError(f"medoids must be k (an int) or an array of initial medoids, got {medoids!r}")
     else:
@@ -116,7 +116,11 @@ def build(diss, k: int, *, n_threads: int = 1) -> ClusteringResult:
     work); the result is the same for any number.
     """
     n_threads = check_positive_int(n_threads, name="n_threads")
-    D = check_diss(diss, n_threads=n_threads)
+    return checked_build(check_diss(diss, n_threads=n_threads), k, n_threads)
+
+
+def checked_build(D: np.ndarray, k: int, n_threads: int = 1) -> ClusteringResult:
+    """:func:`build` for a matrix that ``check_diss`` has already passed."""
     k = check_k(k, D.shape[0])
     med = np.empty(k, dtype=np.int64)
     near = np.empty(D.shape[0], dtype=np.float64)

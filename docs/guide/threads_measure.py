@@ -22,10 +22,15 @@ from bench_core.datasets import get_dataset
 from bench_core.dissimilarity import dissimilarity
 
 
-def _time(f):
+def _time(f, cpu=None):
+    """Wall time of f() (and, into the list ``cpu``, the CPU time of this process)."""
+    c = time.process_time()
     t = time.perf_counter()
     out = f()
-    return time.perf_counter() - t, out
+    t = time.perf_counter() - t
+    if cpu is not None:
+        cpu.append(time.process_time() - c)
+    return t, out
 
 
 def _key(res):
@@ -37,10 +42,11 @@ def _key(res):
 def compare(name, calls, repeat):
     """calls: {label: zero-argument callable}; the first is the 1-thread reference."""
     times = {label: [] for label in calls}
+    cpus = {label: [] for label in calls}
     keys = {}
     for _ in range(repeat):
         for label, f in calls.items():
-            t, out = _time(f)
+            t, out = _time(f, cpus[label])
             times[label].append(t)
             if label.startswith("ours"):
                 keys[label] = _key(out)
@@ -49,7 +55,9 @@ def compare(name, calls, repeat):
     same = all(k == keys["ours 1"] for k in keys.values())
     cols = "  ".join(f"{label} {m:8.3f}s ({m / base:4.2f}x)" for label, m in med.items())
     ratio = base / med["ours 2"] if "ours 2" in med else float("nan")
-    print(f"{name:38s} {cols}  speed-up 2 vs 1: {ratio:4.2f}x  identical: {same}", flush=True)
+    cpu = statistics.median(cpus["ours 2"]) / statistics.median(cpus["ours 1"])
+    print(f"{name:38s} {cols}  speed-up 2 vs 1: {ratio:4.2f}x (CPU time 2/1: {cpu:4.2f})  "
+          f"identical: {same}", flush=True)
     return med
 
 
