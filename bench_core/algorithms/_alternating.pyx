@@ -42,10 +42,9 @@ cdef inline double _assign(const dissim_t[:, ::1] diss, const long long[::1] med
 cdef inline bint _update(const dissim_t[:, ::1] diss, long long[::1] medoids,
                          const long long[::1] labels, long long[::1] start,
                          long long[::1] members, long long[::1] new,
-                         int n_threads) noexcept nogil:
+                         double[::1] cost, int n_threads) noexcept nogil:
     """Best medoid of every cluster (labels fixed); returns whether one changed."""
     cdef Py_ssize_t n = diss.shape[0], k = medoids.shape[0], o, m
-    cdef double cost
     cdef bint changed = False
     start[:] = 0
     for o in range(n):
@@ -60,7 +59,7 @@ cdef inline bint _update(const dissim_t[:, ::1] diss, long long[::1] medoids,
     start[0] = 0
     for m in prange(k, schedule="dynamic", chunksize=1, num_threads=n_threads):
         new[m] = medoid_of_members(diss, &members[start[m]], start[m + 1] - start[m],
-                                   medoids[m], &cost)
+                                   medoids[m], &cost[m])
     for m in range(k):
         if new[m] != medoids[m]:
             medoids[m] = new[m]
@@ -79,6 +78,7 @@ def alternating_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
     cdef long long[::1] members = np.empty(n, dtype=np.int64)
     cdef long long[::1] before = np.empty(k, dtype=np.int64)
     cdef long long[::1] new = np.empty(k, dtype=np.int64)
+    cdef double[::1] cost = np.empty(k, dtype=np.float64)
     cdef double[::1] near = np.empty(n, dtype=np.float64)
     cdef double loss
     cdef bint converged = False
@@ -87,7 +87,7 @@ def alternating_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
         while it < max_iter:
             it += 1
             before[:] = medoids
-            if not _update(diss, medoids, labels, start, members, new, n_threads):
+            if not _update(diss, medoids, labels, start, members, new, cost, n_threads):
                 converged = True
                 break
             for m in range(k):

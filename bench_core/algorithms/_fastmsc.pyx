@@ -87,6 +87,7 @@ cdef int _fastmsc_loop_threads(const dissim_t[:, ::1] diss, long long* med, int 
             for j in range(lo, hi):
                 if j == med[mine.rec[j].mn]:
                     continue
+                b = 0                   # assigned here, so private to the thread
                 change = _best_swap(diss, mine, j, k, lbest, &b)
                 if change > lbest:
                     lbest = change
