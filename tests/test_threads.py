@@ -86,6 +86,17 @@ def test_medoid_silhouette_clustering(dtype, k):
     _same_for_all_threads(msc.dynmsc, D, start, minimum_k=2, max_iter=3)
 
 
+def test_repeated_threaded_runs_agree():
+    """Several runs at 3 threads (different interleavings each time) give one result:
+    a value shared between threads by mistake would show here sooner or later."""
+    D = _diss(1100, seed=7)
+    start = np.arange(9) * 97 + 5
+    for f in (msc.fastmsc, msc.pammedsil, pam.pam, pam.fastpam1):
+        want = _key(f(D, start, max_iter=3, n_threads=1))
+        for _ in range(3):
+            assert _key(f(D, start, max_iter=3, n_threads=3)) == want, f.__name__
+
+
 @pytest.mark.parametrize("k", [2, 3, 4])
 def test_pamsil(k):
     D = _diss(45, seed=2)
