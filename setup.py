@@ -6,11 +6,17 @@ algorithm is adding a file.  Environment switches:
 * ``KMBENCH_DEBUG=1``   turn bounds/wraparound checks back on (tests of the kernels).
 * ``KMBENCH_EXT=glob``  build only the modules whose dotted name matches ``glob``.
 * ``KMBENCH_NATIVE=1``  add ``-march=native`` (faster, not portable).
+* ``KMBENCH_OPENMP=0``  build without OpenMP (the ``n_threads`` of the kernels then
+  changes nothing); it is also left out when a test program does not compile.
 """
 
 import fnmatch
 import os
+import shlex
+import subprocess
 import sys
+import sysconfig
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -32,12 +38,37 @@ directives = {
     "embedsignature": True,
 }
 
-compile_args = ["-O3", "-fopenmp"] if not DEBUG else ["-O0", "-g", "-fopenmp"]
+
+def openmp_flags() -> list[str]:
+    """``["-fopenmp"]`` when the C compiler builds and links an OpenMP program, else ``[]``.
+
+    Without OpenMP the ``prange`` loops of the kernels run serially (same results);
+    ``KMBENCH_OPENMP=0`` forces that.
+    """
+    if os.environ.get("KMBENCH_OPENMP", "1") == "0":
+        return []
+    cc = shlex.split(sysconfig.get_config_var("CC") or "cc")
+    src = "#include <omp.h>\nint main(void) { return omp_get_max_threads() > 0 ? 0 : 1; }\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        c = Path(tmp) / "omp.c"
+        c.write_text(src)
+        try:
+            done = subprocess.run([*cc, "-fopenmp", str(c), "-o", str(Path(tmp) / "omp")],
+                                  capture_output=True, timeout=120)
+        except (OSError, subprocess.SubprocessError):
+            done = None
+    if done is None or done.returncode != 0:
+        print("kmbench setup: the C compiler has no OpenMP; kernels are built single-threaded",
+              file=sys.stderr)
+        return []
+    return ["-fopenmp"]
+
+
+OPENMP = openmp_flags()
+compile_args = (["-O3"] if not DEBUG else ["-O0", "-g"]) + OPENMP
 if os.environ.get("KMBENCH_NATIVE") == "1":
     compile_args.append("-march=native")
-if sys.platform == "darwin":  # pragma: no cover - Apple clang has no -fopenmp
-    compile_args = [a for a in compile_args if a != "-fopenmp"]
-link_args = ["-fopenmp"] if "-fopenmp" in compile_args else []
+link_args = list(OPENMP)
 
 
 def extensions() -> list[Extension]:
@@ -51,7 +82,8 @@ def extensions() -> list[Extension]:
             Extension(
                 name,
                 [str(rel)],
-                include_dirs=[np.get_include()],
+                include_dirs=[np.get_include(), str(rel.parent)],
+                depends=[str(h.relative_to(HERE)) for h in sorted(pyx.parent.glob("*.h"))],
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
                 extra_compile_args=compile_args,
                 extra_link_args=link_args,

@@ -14,13 +14,15 @@ import numpy as np
 FLOAT_DTYPES = (np.float32, np.float64)
 
 
-def check_diss(diss, *, name: str = "diss", allow_int: bool = True) -> np.ndarray:
+def check_diss(diss, *, name: str = "diss", allow_int: bool = True, n_threads: int = 1) -> np.ndarray:
     """Validate a dissimilarity matrix without copying it.
 
     Returns the input itself when it is already a C-contiguous float32, float64,
     int32 or int64 array (read-only and memory-mapped arrays included); other
     dtypes or layouts are converted once. Asymmetric matrices are accepted:
     the algorithms read ``diss[m, o]`` as the cost of point ``o`` under medoid ``m``.
+    NaN, infinite and negative entries are found in one streaming pass (row
+    blocks split between ``n_threads`` threads).
     """
     if not hasattr(diss, "shape") or not hasattr(diss, "dtype"):
         diss = np.asarray(diss)
@@ -42,14 +44,13 @@ def check_diss(diss, *, name: str = "diss", allow_int: bool = True) -> np.ndarra
         arr = np.ascontiguousarray(diss, dtype=np.float64)
     else:
         raise ValueError(f"{name} has dtype {dt}; expected float32, float64, int32 or int64")
-    if arr.dtype.kind == "f":
-        # One pass for both NaN/inf and sign: min/max of a float array propagate NaN.
-        lo, hi = float(np.min(arr)), float(np.max(arr))
-        if not (np.isfinite(lo) and np.isfinite(hi)):
-            raise ValueError(f"{name} contains NaN or infinite values; expected finite dissimilarities")
-    else:
-        lo = int(np.min(arr))
-    if lo < 0:
+    from .algorithms._scan import scan_matrix  # here: the algorithms import this module
+
+    flags = scan_matrix(arr, n_threads)
+    if flags & 1:
+        raise ValueError(f"{name} contains NaN or infinite values; expected finite dissimilarities")
+    if flags & 2:
+        lo = arr.min()
         raise ValueError(f"{name} contains negative entries (min {lo}); dissimilarities must be >= 0")
     return arr
 

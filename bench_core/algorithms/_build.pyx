@@ -17,6 +17,8 @@ it is monotone too); ties go to the lowest index.
 
 import numpy as np
 
+from cython.parallel cimport prange
+
 from ._common cimport dissim_t
 
 
@@ -60,23 +62,33 @@ cdef inline double _gain(const dissim_t* row, const double* near,
 
 def build_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
                  long long[::1] medoids,          # OUT (k,)
-                 double[::1] near):               # OUT (n,) distance to the nearest medoid
-    """PAM BUILD; returns the number of gain evaluations (rows read after the first step)."""
+                 double[::1] near,                # OUT (n,) distance to the nearest medoid
+                 int n_threads=1):
+    """PAM BUILD; returns the number of gain evaluations (rows read after the first step).
+
+    Threads: the row sums of the first step and the gains of the second (2 n^2
+    reads, nearly all the work: the lazy steps re-evaluate one or two candidates
+    each on MNIST) are split between threads; each sum keeps its order, so the
+    medoids and the number of gain evaluations do not depend on the thread count.
+    The lazy steps stay sequential: batches of a few O(n) evaluations cost more
+    in thread synchronisation than they save.
+    """
     cdef Py_ssize_t n = diss.shape[0], k = medoids.shape[0]
     cdef double[::1] bound = np.empty(n, dtype=np.float64)
     cdef long long[::1] stamp = np.zeros(n, dtype=np.int64)     # step of bound[i]; -1: medoid
     cdef Py_ssize_t i, o, l, c, evals = 0
-    cdef double s, best, g
+    cdef double s, best
     cdef const dissim_t* row
     with nogil:
         # first medoid: smallest total dissimilarity (ties: lowest index)
+        for i in prange(n, schedule="static", num_threads=n_threads):
+            bound[i] = (_row_sum(&diss[i, 0], 0, i)
+                        + _row_sum(&diss[i, 0], i + 1, n))
         c = 0
         best = 0.0
         for i in range(n):
-            row = &diss[i, 0]
-            s = _row_sum(row, 0, i) + _row_sum(row, i + 1, n)
-            if i == 0 or s < best:
-                best = s
+            if i == 0 or bound[i] < best:
+                best = bound[i]
                 c = i
         medoids[0] = c
         stamp[c] = -1
@@ -86,25 +98,18 @@ def build_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
         near[c] = 0.0
         for l in range(1, k):
             if l == 1:                          # no bounds yet: evaluate everybody
-                for i in range(n):
+                for i in prange(n, schedule="static", num_threads=n_threads):
                     if stamp[i] >= 0:
-                        row = &diss[i, 0]
-                        bound[i] = _gain(row, &near[0], 0, n)
+                        bound[i] = _gain(&diss[i, 0], &near[0], 0, n)
                         stamp[i] = 1
-                        evals += 1
+                for i in range(n):
+                    evals += stamp[i] >= 0
             while True:
                 # candidate with the largest bound (lowest index among equals)
-                c = -1
-                best = -1.0
-                for i in range(n):
-                    if stamp[i] >= 0 and bound[i] > best:
-                        best = bound[i]
-                        c = i
+                c = _largest(&bound[0], &stamp[0], n)
                 if stamp[c] == l:
                     break                       # its bound is its current gain: the winner
-                row = &diss[c, 0]
-                g = _gain(row, &near[0], 0, n)
-                bound[c] = g
+                bound[c] = _gain(&diss[c, 0], &near[0], 0, n)
                 stamp[c] = l
                 evals += 1
             medoids[l] = c
@@ -115,3 +120,15 @@ def build_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
                     near[o] = <double> row[o]
             near[c] = 0.0
     return evals
+
+
+cdef inline Py_ssize_t _largest(const double* bound, const long long* stamp,
+                                Py_ssize_t n) noexcept nogil:
+    """The non-medoid with the largest bound (lowest index among equals); -1 if none."""
+    cdef Py_ssize_t i, c = -1
+    cdef double best = -1.0
+    for i in range(n):
+        if stamp[i] >= 0 and bound[i] > best:
+            best = bound[i]
+            c = i
+    return c

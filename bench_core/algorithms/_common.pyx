@@ -4,6 +4,10 @@
 Every kernel reads ``diss[m, o]`` as the cost of point ``o`` under medoid ``m``
 (row = medoid), so asymmetric matrices have one documented meaning. Losses are
 accumulated in double whatever the matrix type.
+
+Threads (``n_threads``, OpenMP): points are split between threads; a sum over
+points is always added up afterwards in point order, so the result is the same
+bits for any number of threads.
 """
 
 from cython.parallel cimport prange
@@ -12,7 +16,8 @@ from cython.parallel cimport prange
 def assign_nearest(const dissim_t[:, ::1] diss,       # IN  (n, n)
                    const long long[::1] medoids,      # IN  (k,)
                    long long[::1] labels,             # OUT (n,)
-                   double[::1] nearest):              # OUT (n,) distance to the nearest medoid
+                   double[::1] nearest,               # OUT (n,) distance to the nearest medoid
+                   int n_threads=1):
     """Label each point with the position (0..k-1) of its nearest medoid.
 
     Ties go to the medoid listed first; each medoid is labelled with its own
@@ -23,7 +28,7 @@ def assign_nearest(const dissim_t[:, ::1] diss,       # IN  (n, n)
     cdef double best, d, total = 0.0
     cdef long long lab
     with nogil:
-        for o in range(n):
+        for o in prange(n, schedule="static", num_threads=n_threads):
             lab = 0
             best = <double> diss[medoids[0], o]
             for i in range(1, k):

@@ -20,6 +20,7 @@ Cluster sums and weights are accumulated in double whatever the input type.
 """
 
 from cython cimport floating
+from cython.parallel cimport prange, threadid
 from libc.float cimport DBL_EPSILON, FLT_EPSILON
 from libc.math cimport sqrt
 from libc.stdlib cimport free, malloc
@@ -58,6 +59,48 @@ cdef inline double _sqdist(const floating* x, const floating* c, Py_ssize_t d) n
     return s
 
 
+cdef inline long long _assign_block(const floating[:, ::1] X, const double[::1] x_norms,
+                                    const floating[:, ::1] centers, const floating* cn2,
+                                    double cmax, double gamma, long long[::1] labels,
+                                    floating* D,          # SCRATCH (CHUNK * k,)
+                                    Py_ssize_t start, Py_ssize_t m) noexcept nogil:
+    """Labels of rows start .. start + m - 1; returns how many needed exact re-ranking."""
+    cdef Py_ssize_t d = X.shape[1], k = centers.shape[0], i, j, lab, row
+    cdef double err, margin, best, dj
+    cdef long long n_exact = 0
+    cdef int ncand
+    for i in range(m):
+        for j in range(k):
+            D[i * k + j] = cn2[j]
+    _gemm_neg2_xct(&X[start, 0], &centers[0, 0], D, <int> m, <int> k, <int> d)
+    for i in range(m):
+        row = start + i
+        lab = 0
+        best = D[i * k]
+        for j in range(1, k):
+            if D[i * k + j] < best:
+                best = D[i * k + j]
+                lab = j
+        # Candidates within the rounding margin of the winner?
+        err = gamma * (x_norms[row] + cmax) * (x_norms[row] + cmax)
+        margin = best + 2.0 * err
+        ncand = 0
+        for j in range(k):
+            if D[i * k + j] <= margin:
+                ncand += 1
+        if ncand > 1:
+            n_exact += 1
+            best = -1.0
+            for j in range(k):
+                if D[i * k + j] <= margin:
+                    dj = _sqdist(&X[row, 0], &centers[j, 0], d)
+                    if best < 0.0 or dj < best:
+                        best = dj
+                        lab = j
+        labels[row] = lab
+    return n_exact
+
+
 def lloyd_pass(const floating[:, ::1] X,         # IN  (n, d) points
                const double[::1] x_norms,        # IN  (n,)   ||x|| (Euclidean norms)
                const double[::1] weights,        # IN  (n,)   sample weights
@@ -65,29 +108,38 @@ def lloyd_pass(const floating[:, ::1] X,         # IN  (n, d) points
                double[:, ::1] sums,              # OUT (k, d) weighted sum of each cluster's points
                double[::1] wsum,                 # OUT (k,)   weight of each cluster
                long long[::1] labels,            # OUT (n,)   nearest centre
-               bint update=True):
+               bint update=True,
+               int n_threads=1):
     """Assign every point to its nearest centre; with ``update`` also accumulate the
-    weighted cluster sums (the M-step numerators) in the same pass.
+    weighted cluster sums (the M-step numerators), in point order.
+
+    Threads take blocks of rows (each with its own block of products; call with
+    BLAS limited to one thread); the label of a point does not depend on its
+    block, and the sums are accumulated afterwards in point order, so results do
+    not depend on the thread count.
 
     Returns the number of points whose label was decided by exact recomputation.
     """
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], k = centers.shape[0]
-    cdef Py_ssize_t blk, start, m, i, j, t, lab, row
+    cdef Py_ssize_t nt = max(n_threads, 1), nblk = (n + CHUNK - 1) // CHUNK
+    cdef Py_ssize_t blk, start, j, t, lab, row
     cdef double u = (DBL_EPSILON if floating is double else FLT_EPSILON) / 2.0
-    cdef double gamma = (d + 4) * u, cmax = 0.0, s, err, margin, best, dj, w
+    cdef double gamma = (d + 4) * u, cmax = 0.0, s, w
     cdef long long n_exact = 0
-    cdef int ncand
     cdef floating* D
     cdef floating* cn2 = <floating*> malloc(k * sizeof(floating))
     cdef double* cnorm = <double*> malloc(k * sizeof(double))
-    if cn2 == NULL or cnorm == NULL:
+    cdef long long* bex = <long long*> malloc(max(nblk, 1) * sizeof(long long))
+    if cn2 == NULL or cnorm == NULL or bex == NULL:
         free(cn2)
         free(cnorm)
+        free(bex)
         raise MemoryError()
-    D = <floating*> malloc(CHUNK * k * sizeof(floating))
+    D = <floating*> malloc(nt * CHUNK * k * sizeof(floating))
     if D == NULL:
         free(cn2)
         free(cnorm)
+        free(bex)
         raise MemoryError()
     with nogil:
         for j in range(k):
@@ -98,51 +150,28 @@ def lloyd_pass(const floating[:, ::1] X,         # IN  (n, d) points
             cnorm[j] = sqrt(s)
             if cnorm[j] > cmax:
                 cmax = cnorm[j]
+        for blk in prange(nblk, schedule="dynamic", num_threads=n_threads):
+            start = blk * CHUNK
+            bex[blk] = _assign_block(X, x_norms, centers, cn2, cmax, gamma, labels,
+                                     D + threadid() * CHUNK * k, start,
+                                     min(<Py_ssize_t> CHUNK, n - start))
+        for blk in range(nblk):
+            n_exact += bex[blk]
         if update:
             for j in range(k):
                 wsum[j] = 0.0
                 for t in range(d):
                     sums[j, t] = 0.0
-        for blk in range((n + CHUNK - 1) // CHUNK):
-            start = blk * CHUNK
-            m = min(<Py_ssize_t> CHUNK, n - start)
-            for i in range(m):
-                for j in range(k):
-                    D[i * k + j] = cn2[j]
-            _gemm_neg2_xct(&X[start, 0], &centers[0, 0], D, <int> m, <int> k, <int> d)
-            for i in range(m):
-                row = start + i
-                lab = 0
-                best = D[i * k]
-                for j in range(1, k):
-                    if D[i * k + j] < best:
-                        best = D[i * k + j]
-                        lab = j
-                # Candidates within the rounding margin of the winner?
-                err = gamma * (x_norms[row] + cmax) * (x_norms[row] + cmax)
-                margin = best + 2.0 * err
-                ncand = 0
-                for j in range(k):
-                    if D[i * k + j] <= margin:
-                        ncand += 1
-                if ncand > 1:
-                    n_exact += 1
-                    best = -1.0
-                    for j in range(k):
-                        if D[i * k + j] <= margin:
-                            dj = _sqdist(&X[row, 0], &centers[j, 0], d)
-                            if best < 0.0 or dj < best:
-                                best = dj
-                                lab = j
-                labels[row] = lab
-                if update:
-                    w = weights[row]
-                    wsum[lab] += w
-                    for t in range(d):
-                        sums[lab, t] += <double> X[row, t] * w
+            for row in range(n):
+                lab = labels[row]
+                w = weights[row]
+                wsum[lab] += w
+                for t in range(d):
+                    sums[lab, t] += <double> X[row, t] * w
     free(D)
     free(cn2)
     free(cnorm)
+    free(bex)
     return n_exact
 
 
@@ -150,12 +179,15 @@ def inertia(const floating[:, ::1] X,        # IN (n, d)
             const double[::1] weights,       # IN (n,)
             const floating[:, ::1] centers,  # IN (k, d)
             const long long[::1] labels,     # IN (n,)
-            double[::1] dist):               # OUT (n,) squared distance to the own centre
-    """Sum of weighted squared distances to the assigned centres, computed exactly."""
+            double[::1] dist,                # OUT (n,) squared distance to the own centre
+            int n_threads=1):
+    """Sum of weighted squared distances to the assigned centres, computed exactly
+    (the distances by the threads, their sum in point order)."""
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], i
     cdef double total = 0.0
     with nogil:
-        for i in range(n):
+        for i in prange(n, schedule="static", num_threads=n_threads):
             dist[i] = _sqdist(&X[i, 0], &centers[labels[i], 0], d)
+        for i in range(n):
             total += weights[i] * dist[i]
     return total

@@ -13,7 +13,8 @@ diss[m, o] = dissimilarity of point o to medoid m (row = medoid), the
 convention of every kernel in this package.
 """
 
-from libc.stdlib cimport calloc, free
+from cython.parallel cimport prange, threadid
+from libc.stdlib cimport calloc, free, malloc
 
 from ._common cimport dissim_t
 
@@ -38,67 +39,92 @@ cdef inline void _scatter(const dissim_t[:, ::1] diss, const int[::1] lab,
 def silhouette_sum(const dissim_t[:, ::1] diss,   # IN  (n, n)
                    const int[::1] lab,            # IN  (n,) cluster 0..k-1
                    const long long[::1] size,     # IN  (k,) cluster sizes
-                   double[::1] samples):          # OUT (n,) or (0,) when not wanted
+                   double[::1] samples,           # OUT (n,) or (0,) when not wanted
+                   int n_threads=1):
     """Sum over points of s(i); s(i) is stored in ``samples`` when it has length n.
 
     Row i is read once, contiguously; its entries are added to per-cluster sums
     (four interleaved sets, combined at the end). Point i itself is skipped, so
-    a non-zero diagonal does not count.
+    a non-zero diagonal does not count. Threads take rows (each with its own
+    sums); s(i) is summed in point order afterwards, the same bits for any
+    number of threads.
     """
-    cdef Py_ssize_t n = diss.shape[0], k = size.shape[0], i, c, own
+    cdef Py_ssize_t n = diss.shape[0], k = size.shape[0], i
+    cdef Py_ssize_t nt = max(n_threads, 1)
     cdef bint keep = samples.shape[0] == n
-    cdef double total = 0.0, s, a, b, mean
-    cdef double* acc = <double*> calloc(4 * k, sizeof(double))
-    if acc == NULL:
+    cdef double total = 0.0
+    cdef double* acc = <double*> calloc(4 * k * nt, sizeof(double))
+    cdef double* s = &samples[0] if keep else <double*> malloc(n * sizeof(double))
+    if acc == NULL or s == NULL:
+        free(acc)
+        if not keep:
+            free(s)
         raise MemoryError()
     try:
         with nogil:
+            for i in prange(n, schedule="dynamic", chunksize=16, num_threads=n_threads):
+                s[i] = _silhouette_of(diss, lab, size, i, acc + 4 * k * threadid(), k)
             for i in range(n):
-                for c in range(4 * k):
-                    acc[c] = 0.0
-                _scatter(diss, lab, i, 0, i, acc, k)
-                _scatter(diss, lab, i, i + 1, n, acc, k)
-                own = lab[i]
-                s = 0.0
-                if size[own] > 1:
-                    a = ((acc[own] + acc[k + own]) + (acc[2 * k + own] + acc[3 * k + own])) / (size[own] - 1)
-                    b = -1.0
-                    for c in range(k):
-                        if c == own:
-                            continue
-                        mean = ((acc[c] + acc[k + c]) + (acc[2 * k + c] + acc[3 * k + c])) / size[c]
-                        if b < 0 or mean < b:
-                            b = mean
-                    if a > b:
-                        s = (b - a) / a
-                    elif b > 0:
-                        s = (b - a) / b
-                if keep:
-                    samples[i] = s
-                total += s
+                total += s[i]
     finally:
         free(acc)
+        if not keep:
+            free(s)
     return total
+
+
+cdef inline double _silhouette_of(const dissim_t[:, ::1] diss, const int[::1] lab,
+                                  const long long[::1] size, Py_ssize_t i,
+                                  double* acc, Py_ssize_t k) noexcept nogil:
+    """s(i) from row i (``acc``: 4k scratch sums)."""
+    cdef Py_ssize_t c, own
+    cdef double s = 0.0, a, b, mean
+    for c in range(4 * k):
+        acc[c] = 0.0
+    _scatter(diss, lab, i, 0, i, acc, k)
+    _scatter(diss, lab, i, i + 1, diss.shape[0], acc, k)
+    own = lab[i]
+    if size[own] > 1:
+        a = ((acc[own] + acc[k + own]) + (acc[2 * k + own] + acc[3 * k + own])) / (size[own] - 1)
+        b = -1.0
+        for c in range(k):
+            if c == own:
+                continue
+            mean = ((acc[c] + acc[k + c]) + (acc[2 * k + c] + acc[3 * k + c])) / size[c]
+            if b < 0 or mean < b:
+                b = mean
+        if a > b:
+            s = (b - a) / a
+        elif b > 0:
+            s = (b - a) / b
+    return s
 
 
 def medoid_silhouette_sum(const dissim_t[:, ::1] diss,      # IN  (n, n)
                           const long long[::1] medoids,     # IN  (k,) k >= 2
-                          double[::1] samples):             # OUT (n,) or (0,) when not wanted
+                          double[::1] samples,              # OUT (n,) or (0,) when not wanted
+                          int n_threads=1):
     """Sum over points of a(i)/b(i) (0 when a = 0); the medoid silhouette is 1 - sum/n.
 
     Summed in point order in double, as the ``kmedoids`` package does, so the
-    result is bit-identical to it on symmetric input.
+    result is bit-identical to it on symmetric input (and for any number of
+    threads: threads compute the ratios, one sum adds them in order).
     """
     cdef Py_ssize_t n = diss.shape[0], k = medoids.shape[0], o, m
     cdef bint keep = samples.shape[0] == n
-    cdef double total = 0.0, r
+    cdef double total = 0.0
+    cdef double* r = <double*> malloc(n * sizeof(double))
     cdef dissim_t d, d1, d2
+    if r == NULL:
+        raise MemoryError()
     with nogil:
-        for o in range(n):
+        for o in prange(n, schedule="static", num_threads=n_threads):
             d1 = diss[medoids[0], o]
             d2 = diss[medoids[1], o]
             if d2 < d1:
-                d1, d2 = d2, d1
+                d = d1
+                d1 = d2
+                d2 = d
             for m in range(2, k):
                 d = diss[medoids[m], o]
                 if d < d1:
@@ -106,10 +132,12 @@ def medoid_silhouette_sum(const dissim_t[:, ::1] diss,      # IN  (n, n)
                     d1 = d
                 elif d < d2:
                     d2 = d
-            r = 0.0
+            r[o] = 0.0
             if d1 != 0:
-                r = <double> d1 / <double> d2
+                r[o] = <double> d1 / <double> d2
+        for o in range(n):
             if keep:
-                samples[o] = 1.0 - r
-            total += r
+                samples[o] = 1.0 - r[o]
+            total += r[o]
+    free(r)
     return total

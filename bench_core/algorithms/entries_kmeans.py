@@ -18,7 +18,8 @@ def _run_kmeans(task: Task) -> ClusteringResult:
     if task.max_iter is not None:
         opts["max_iter"] = task.max_iter
     with threadpool_limits(limits=task.n_threads):  # the BLAS of the assignment blocks
-        return kmeans(task.X, task.k, init=init, random_state=task.seed, **opts)
+        return kmeans(task.X, task.k, init=init, random_state=task.seed,
+                      n_threads=task.n_threads, **opts)
 
 
 register("kmeans/reference", _run_kmeans, family="kmeans", input="points", language="Cython",

@@ -15,7 +15,8 @@ def _run_kmedian(task: Task) -> ClusteringResult:
     opts.pop("init", None)
     if task.max_iter is not None:
         opts["max_iter"] = task.max_iter
-    return kmedian(task.X, task.k, init=init, random_state=task.seed, **opts)
+    return kmedian(task.X, task.k, init=init, random_state=task.seed,
+                   n_threads=task.n_threads, **opts)
 
 
 register("kmedian/reference", _run_kmedian, family="kmedian", input="points", language="Cython",

@@ -23,7 +23,8 @@ def _runner(func: Callable, default_init: str) -> Callable[[Task], ClusteringRes
         start = task.medoids if task.medoids is not None else task.k
         if task.max_iter is not None:
             opts["max_iter"] = task.max_iter
-        return func(task.diss, start, init=init, random_state=task.seed, **opts)
+        return func(task.diss, start, init=init, random_state=task.seed,
+                    n_threads=task.n_threads, **opts)
     return run
 
 

@@ -19,14 +19,15 @@ def _swap_runner(func: Callable, default_init: str, **fixed) -> Callable[[Task],
         if task.max_iter is not None:
             opts["max_iter"] = task.max_iter
         opts.update(fixed)
-        return func(task.diss, start, init=init, random_state=task.seed, **opts)
+        return func(task.diss, start, init=init, random_state=task.seed,
+                    n_threads=task.n_threads, **opts)
     return run
 
 
 def _run_build(task: Task) -> ClusteringResult:
     if task.diss is None:
         raise ValueError("a k-medoids task needs the dissimilarity matrix task.diss")
-    return _pam.build(task.diss, task.k)
+    return _pam.build(task.diss, task.k, n_threads=task.n_threads)
 
 
 _COMMON = dict(family="kmedoids", input="diss", language="Cython", tags=("reference",))

@@ -29,7 +29,7 @@ def _labels_and_medoids(task: Task) -> tuple[np.ndarray, np.ndarray | None]:
 
 def _run_silhouette(task: Task) -> ClusteringResult:
     labels, med = _labels_and_medoids(task)
-    value = silhouette(task.diss, labels)
+    value = silhouette(task.diss, labels, n_threads=task.n_threads)
     return ClusteringResult(loss=value, labels=labels, medoids=med, extras={"silhouette": value})
 
 
@@ -37,7 +37,7 @@ def _run_medoid_silhouette(task: Task) -> ClusteringResult:
     if task.medoids is None:
         raise ValueError("a medoid silhouette task needs task.medoids")
     labels, med = _labels_and_medoids(task)
-    value = medoid_silhouette(task.diss, med)
+    value = medoid_silhouette(task.diss, med, n_threads=task.n_threads)
     return ClusteringResult(loss=value, labels=labels, medoids=med,
                             extras={"silhouette": value, "medoid_silhouette": value})
 

@@ -29,8 +29,10 @@ norm expansion cannot resolve are recomputed from the differences (see ``_kmeans
 from __future__ import annotations
 
 import numbers
+from contextlib import nullcontext
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .._validation import (
     check_choice,
@@ -150,7 +152,8 @@ def initial_centers(X: np.ndarray, k: int, init, rng: np.random.Generator, *,
 
 
 def kmeans(X, k: int, *, init="k-means++", max_iter: int = 300, tol: float = 1e-4,
-           random_state=None, weights=None, n_local_trials: int | None = None) -> ClusteringResult:
+           random_state=None, weights=None, n_local_trials: int | None = None,
+           n_threads: int = 1) -> ClusteringResult:
     """Lloyd's k-means; returns centres, labels, inertia (``loss``) and ``n_iter``.
 
     Parameters
@@ -164,6 +167,8 @@ def kmeans(X, k: int, *, init="k-means++", max_iter: int = 300, tol: float = 1e-
     tol : centre-shift tolerance relative to the mean feature variance (scikit-learn's).
     weights : optional non-negative sample weights (weighted means and inertia).
     n_local_trials : candidates per k-means++ seed (overrides the init's default).
+    n_threads : threads of the assignment and the inertia (blocks of rows, each with a
+        one-thread BLAS product); labels, centres and inertia are the same for any number.
 
     ``extras``: ``strict_convergence`` (labels stopped changing), ``n_relocated`` (empty
     clusters relocated), ``n_exact`` (assignments decided by exact recomputation).
@@ -179,6 +184,7 @@ def kmeans(X, k: int, *, init="k-means++", max_iter: int = 300, tol: float = 1e-
     if init is None:
         raise ValueError(f"unknown init None; expected one of {', '.join(map(repr, INITS))} or an array")
     max_iter = check_positive_int(max_iter, name="max_iter")
+    n_threads = check_positive_int(n_threads, name="n_threads")
     tol = check_tol(tol)
     w = check_weights(weights, n)
     rng = check_random_state(random_state)
@@ -197,24 +203,26 @@ def kmeans(X, k: int, *, init="k-means++", max_iter: int = 300, tol: float = 1e-
     strict = converged = False
     n_exact = n_relocated = 0
     n_iter = 0
-    for _ in range(max_iter):
-        n_iter += 1
-        n_exact += lloyd_pass(Xc, x_norms, w, C, sums, wsum, labels, True)
-        n_relocated += _relocate_empty(Xc, w, C, sums, wsum, labels)
-        C_new = _average(sums, wsum).astype(X.dtype, copy=False)
-        shift = np.sqrt(((C_new - C) ** 2).sum(axis=1))
-        C = C_new
-        if np.array_equal(labels, labels_old):
-            strict = converged = True
-            break
-        if (shift ** 2).sum() <= tol_abs:
-            converged = True
-            break
-        labels_old[:] = labels
-    if not strict:
-        n_exact += lloyd_pass(Xc, x_norms, w, C, sums, wsum, labels, False)
-    dist = np.empty(n, dtype=np.float64)
-    loss = _inertia(Xc, w, C, labels, dist)
+    # the threads are ours (OpenMP); BLAS works inside them on one thread
+    with threadpool_limits(limits=1, user_api="blas") if n_threads > 1 else nullcontext():
+        for _ in range(max_iter):
+            n_iter += 1
+            n_exact += lloyd_pass(Xc, x_norms, w, C, sums, wsum, labels, True, n_threads)
+            n_relocated += _relocate_empty(Xc, w, C, sums, wsum, labels)
+            C_new = _average(sums, wsum).astype(X.dtype, copy=False)
+            shift = np.sqrt(((C_new - C) ** 2).sum(axis=1))
+            C = C_new
+            if np.array_equal(labels, labels_old):
+                strict = converged = True
+                break
+            if (shift ** 2).sum() <= tol_abs:
+                converged = True
+                break
+            labels_old[:] = labels
+        if not strict:
+            n_exact += lloyd_pass(Xc, x_norms, w, C, sums, wsum, labels, False, n_threads)
+        dist = np.empty(n, dtype=np.float64)
+        loss = _inertia(Xc, w, C, labels, dist, n_threads)
     centers = (C + mean).astype(X.dtype, copy=False)
     return ClusteringResult(
         loss=float(loss), labels=labels, centers=centers, n_iter=n_iter, converged=converged,

@@ -109,7 +109,8 @@ def _wt(weights: np.ndarray | None) -> np.ndarray:
 
 
 def kmedian(X, k: int, *, init="k-medians++", max_iter: int = 300, random_state=None,
-            weights=None, n_outliers: int = 0, build_sample: int = 1000) -> ClusteringResult:
+            weights=None, n_outliers: int = 0, build_sample: int = 1000,
+            n_threads: int = 1) -> ClusteringResult:
     """Lloyd-style k-median in L1; ``loss`` is the (weighted) sum of L1 distances of the inliers.
 
     Parameters
@@ -123,6 +124,7 @@ def kmedian(X, k: int, *, init="k-medians++", max_iter: int = 300, random_state=
     max_iter : most centre updates.
     weights : optional non-negative sample weights (weighted medians and objective).
     n_outliers : z points excluded from the update and the objective, ``0 <= z < n - k``.
+    n_threads : threads of the L1 assignment (pairs of points); the same result for any number.
 
     ``extras``: ``outliers`` (sorted indices), ``n_relocated`` (empty clusters refilled).
     """
@@ -135,6 +137,7 @@ def kmedian(X, k: int, *, init="k-medians++", max_iter: int = 300, random_state=
     z = check_n_outliers(n_outliers, n, k)
     w = None if weights is None else check_weights(weights, n)
     build_sample = check_positive_int(build_sample, name="build_sample")
+    n_threads = check_positive_int(n_threads, name="n_threads")
     rng = check_random_state(random_state)
     XT = np.ascontiguousarray(X.T)
     C = initial_centers(X, XT, k, init, rng, weights=w, build_sample=build_sample)
@@ -142,7 +145,7 @@ def kmedian(X, k: int, *, init="k-medians++", max_iter: int = 300, random_state=
     labels = np.full(n, -1, dtype=np.int64)
     dist = np.empty(n, dtype=np.float64)
     counts = np.empty(k, dtype=np.int64)
-    assign_l1(X, C, labels, dist)
+    assign_l1(X, C, labels, dist, n_threads)
     use = _inliers(dist, z)
     converged = False
     n_iter = n_relocated = 0
@@ -151,7 +154,7 @@ def kmedian(X, k: int, *, init="k-medians++", max_iter: int = 300, random_state=
         update_medians(XT, labels, use, _wt(w), C, counts)
         n_iter += 1
         prev_labels, prev_use = labels.copy(), use
-        assign_l1(X, C, labels, dist)
+        assign_l1(X, C, labels, dist, n_threads)
         use = _inliers(dist, z)
         if np.array_equal(labels, prev_labels) and np.array_equal(use, prev_use):
             converged = True

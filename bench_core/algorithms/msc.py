@@ -32,18 +32,23 @@ import numpy as np
 
 from .._validation import check_choice, check_diss, check_k, check_medoids, check_positive_int
 from ..result import ClusteringResult
-from . import _msc
-from .init import INITS, initial_medoids
+from ._dynmsc import dynmsc_run
+from ._fastermsc import fastermsc_run
+from ._fastmsc import fastmsc_run
+from ._msc_common import one_medoid
+from ._pammedsil import pammedsil_run
+from ._pamsil import pamsil_run
+from .init import INITS, checked_initial_medoids
 from .silhouette import medoid_silhouette
 
 
-def _start(D: np.ndarray, medoids, init: str, random_state) -> np.ndarray:
+def _start(D: np.ndarray, medoids, init: str, random_state, n_threads: int = 1) -> np.ndarray:
     """Initial medoids: an explicit array (copied, it is modified), or k and an init."""
     n = D.shape[0]
     check_choice(init, INITS, name="init")
     if isinstance(medoids, numbers.Integral) and not isinstance(medoids, bool):
         k = check_k(medoids, n, name="k (medoids)")
-        med = initial_medoids(D, k, init, random_state=random_state)
+        med = checked_initial_medoids(D, k, init, random_state=random_state, n_threads=n_threads)
         return np.array(med, dtype=np.int64)
     if isinstance(medoids, bool | float | str) or medoids is None:
         raise ValueError(f"medoids must be k (an int) or an array of initial medoids, got {medoids!r}")
@@ -51,7 +56,7 @@ def _start(D: np.ndarray, medoids, init: str, random_state) -> np.ndarray:
 
 
 def _single(D: np.ndarray, med: np.ndarray, extra_key: str = "medoid_silhouette") -> ClusteringResult:
-    best, _ = _msc.one_medoid(D, int(med[0]))
+    best, _ = one_medoid(D, int(med[0]))
     return ClusteringResult(loss=1.0, labels=np.zeros(D.shape[0], dtype=np.int64),
                             medoids=np.array([best], dtype=np.int64), n_iter=1,
                             n_swap=int(best != med[0]), converged=True,
@@ -65,82 +70,94 @@ def _result(D, med, labels, ms: float, n_iter: int, n_swap: int, max_iter: int,
                             extras={"medoid_silhouette": ms, **extras})
 
 
-def _prepare(diss, medoids, max_iter, init, random_state):
-    D = check_diss(diss)
+def _prepare(diss, medoids, max_iter, init, random_state, n_threads=1):
+    n_threads = check_positive_int(n_threads, name="n_threads")
+    D = check_diss(diss, n_threads=n_threads)
     max_iter = check_positive_int(max_iter, name="max_iter", minimum=0)
-    med = _start(D, medoids, init, random_state)
-    return D, med, max_iter
+    med = _start(D, medoids, init, random_state, n_threads)
+    return D, med, max_iter, n_threads
 
 
-def _fast(diss, medoids, max_iter, init, random_state, eager: bool) -> ClusteringResult:
-    D, med, max_iter = _prepare(diss, medoids, max_iter, init, random_state)
+def _fast(diss, medoids, max_iter, init, random_state, eager: bool,
+          n_threads: int = 1) -> ClusteringResult:
+    D, med, max_iter, n_threads = _prepare(diss, medoids, max_iter, init, random_state, n_threads)
     if len(med) == 1:
         return _single(D, med)
     start = med.copy()
     labels = np.empty(D.shape[0], dtype=np.int64)
-    total, n_iter, n_swap = _msc.fastmsc_run(D, med, labels, max_iter, eager)
+    if eager:  # sequential by design: each swap changes what the next candidate sees
+        total, n_iter, n_swap = fastermsc_run(D, med, labels, max_iter)
+    else:
+        total, n_iter, n_swap = fastmsc_run(D, med, labels, max_iter, n_threads)
     return _result(D, med, labels, 1.0 - total / D.shape[0], n_iter, n_swap, max_iter,
                    initial_medoids=start)
 
 
 def fastmsc(diss, medoids, max_iter: int = 100, init: str = "random",
-            random_state=None) -> ClusteringResult:
+            random_state=None, *, n_threads: int = 1) -> ClusteringResult:
     """FastMSC (Lenssen & Schubert 2022): PAMMEDSIL's swaps in O(n^2) per pass
-    instead of O(k n^2); the best swap of each pass is taken."""
-    return _fast(diss, medoids, max_iter, init, random_state, eager=False)
+    instead of O(k n^2); the best swap of each pass is taken. ``n_threads``
+    threads evaluate the candidates (k >= 3); the result is the same for any number."""
+    return _fast(diss, medoids, max_iter, init, random_state, eager=False, n_threads=n_threads)
 
 
 def fastermsc(diss, medoids, max_iter: int = 100, init: str = "random",
-              random_state=None) -> ClusteringResult:
+              random_state=None, *, n_threads: int = 1) -> ClusteringResult:
     """FasterMSC (Lenssen & Schubert 2022): FastMSC with eager swaps (any improving
-    candidate is swapped in at once), candidates in index order."""
-    return _fast(diss, medoids, max_iter, init, random_state, eager=True)
+    candidate is swapped in at once), candidates in index order. The swaps are
+    sequential; ``n_threads`` applies to the input check and the start."""
+    return _fast(diss, medoids, max_iter, init, random_state, eager=True, n_threads=n_threads)
 
 
 def pammedsil(diss, medoids, max_iter: int = 100, init: str = "build",
-              random_state=None) -> ClusteringResult:
+              random_state=None, *, n_threads: int = 1) -> ClusteringResult:
     """PAMMEDSIL (Van der Laan et al. 2003): best swap per pass for the medoid
-    silhouette, each (medoid, candidate) pair evaluated in O(n): O(k n^2) per pass."""
-    D, med, max_iter = _prepare(diss, medoids, max_iter, init, random_state)
+    silhouette, each (medoid, candidate) pair evaluated in O(n): O(k n^2) per pass.
+    ``n_threads`` threads evaluate the candidates; the same result for any number."""
+    D, med, max_iter, n_threads = _prepare(diss, medoids, max_iter, init, random_state, n_threads)
     if len(med) == 1:
         return _single(D, med)
     start = med.copy()
     labels = np.empty(D.shape[0], dtype=np.int64)
-    total, n_iter, n_swap = _msc.pammedsil_run(D, med, labels, max_iter)
+    total, n_iter, n_swap = pammedsil_run(D, med, labels, max_iter, n_threads)
     return _result(D, med, labels, 1.0 - total / D.shape[0], n_iter, n_swap, max_iter,
                    initial_medoids=start)
 
 
 def pamsil(diss, medoids, max_iter: int = 100, init: str = "build",
-           random_state=None) -> ClusteringResult:
+           random_state=None, *, n_threads: int = 1) -> ClusteringResult:
     """PAMSIL (Van der Laan et al. 2003): best swap per pass for the (full)
     silhouette, every swap evaluated by recomputing it: O(k n^3) per pass, for
-    small n only. ``loss = 1 - silhouette``."""
-    D, med, max_iter = _prepare(diss, medoids, max_iter, init, random_state)
+    small n only. ``loss = 1 - silhouette``. ``n_threads`` threads evaluate the
+    candidates; the same result for any number."""
+    D, med, max_iter, n_threads = _prepare(diss, medoids, max_iter, init, random_state, n_threads)
     if len(med) == 1:
         res = _single(D, med, "silhouette")
         res.extras["medoid_silhouette"] = 0.0
         return res
     start = med.copy()
     labels = np.empty(D.shape[0], dtype=np.int64)
-    sil, n_iter, n_swap = _msc.pamsil_run(D, med, labels, max_iter)
+    sil, n_iter, n_swap = pamsil_run(D, med, labels, max_iter, n_threads)
     return ClusteringResult(loss=1.0 - sil, labels=labels, medoids=med, n_iter=int(n_iter),
                             n_swap=int(n_swap), converged=bool(n_iter < max_iter),
                             extras={"silhouette": float(sil),
-                                    "medoid_silhouette": medoid_silhouette(D, med),
+                                    "medoid_silhouette": medoid_silhouette(
+                                        D, med, n_threads=n_threads),
                                     "initial_medoids": start})
 
 
 def dynmsc(diss, medoids, minimum_k: int = 2, max_iter: int = 100, init: str = "random",
-           random_state=None) -> ClusteringResult:
+           random_state=None, *, n_threads: int = 1) -> ClusteringResult:
     """DynMSC (Lenssen & Schubert 2024): FasterMSC for k = k_max, then repeatedly
     drop the medoid whose removal costs least and re-optimise, down to
     ``minimum_k``; the clustering with the highest medoid silhouette is returned.
 
     ``medoids`` is k_max or k_max initial medoids. ``extras``: ``best_k``,
     ``k_range`` and ``medoid_silhouettes`` (one per k; 0 for k = 1, as kmedoids).
+    The swaps are FasterMSC's (sequential); ``n_threads`` applies to the input
+    check and the start.
     """
-    D, med, max_iter = _prepare(diss, medoids, max_iter, init, random_state)
+    D, med, max_iter, n_threads = _prepare(diss, medoids, max_iter, init, random_state, n_threads)
     n, k_max = D.shape[0], len(med)
     minimum_k = check_positive_int(minimum_k, name="minimum_k")
     if minimum_k > k_max:
@@ -154,7 +171,7 @@ def dynmsc(diss, medoids, minimum_k: int = 2, max_iter: int = 100, init: str = "
     by_k = np.zeros(k_max - minimum_k + 1)
     best_med = np.empty(k_max, dtype=np.int64)
     labels = np.empty(n, dtype=np.int64)
-    best, best_k, n_iter, n_swap = _msc.dynmsc_run(D, med, minimum_k, max_iter, by_k,
+    best, best_k, n_iter, n_swap = dynmsc_run(D, med, minimum_k, max_iter, by_k,
                                                    best_med, labels)
     if best_k == 0:  # no k with a positive medoid silhouette: kmedoids keeps the start
         from .assignment import assign

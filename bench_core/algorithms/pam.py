@@ -36,28 +36,18 @@ from .._validation import (
 )
 from ..result import ClusteringResult
 from ._alternating import alternating_kernel, single_medoid
-from ._build import build_kernel
-from ._common import assign_nearest
 from ._fasterpam import fasterpam_kernel
 from ._fastpam1 import fastpam1_kernel
 from ._pam import pam_kernel
-from .init import INITS, initial_medoids
+from .build import _result, build, checked_build  # noqa: F401 - build is part of this module's API
+from .init import INITS, checked_initial_medoids
 
 TOL = 1e-12  # relative improvement a swap must bring (floating-point matrices)
 
 
-def _result(D, medoids, labels=None, **kw) -> ClusteringResult:
-    """Result with labels (nearest medoid) and the loss recomputed from the medoids."""
-    lab = np.empty(D.shape[0], dtype=np.int64)
-    near = np.empty(D.shape[0], dtype=np.float64)
-    loss = float(assign_nearest(D, medoids, lab, near))
-    if labels is not None:
-        lab = np.asarray(labels, dtype=np.int64)
-    return ClusteringResult(loss=loss, labels=lab, medoids=np.asarray(medoids, dtype=np.int64), **kw)
-
-
-def _start(diss, medoids, init, random_state, max_iter, tol):
-    D = check_diss(diss)
+def _start(diss, medoids, init, random_state, max_iter, tol, n_threads=1):
+    n_threads = check_positive_int(n_threads, name="n_threads")
+    D = check_diss(diss, n_threads=n_threads)
     n = D.shape[0]
     check_choice(init, INITS, name="init")
     max_iter = check_positive_int(max_iter, name="max_iter", minimum=0)
@@ -65,75 +55,51 @@ def _start(diss, medoids, init, random_state, max_iter, tol):
         raise ValueError(f"tol must be a number >= 0, got {tol!r}")
     if isinstance(medoids, numbers.Integral) and not isinstance(medoids, bool):
         k = check_k(medoids, n, name="k (medoids)")
-        med = initial_medoids(D, k, init, random_state)
+        med = checked_initial_medoids(D, k, init, random_state, n_threads=n_threads)
     elif isinstance(medoids, bool | float | str) or medoids is None:
         raise ValueError(f"medoids must be k (an int) or an array of initial medoids, got {medoids!r}")
     else:
         med = check_medoids(medoids, n)
     med = np.array(med, dtype=np.int64)  # the kernels update it in place: always our copy
     rel_tol = 0.0 if D.dtype.kind in "iu" else float(tol)
-    return D, med, max_iter, rel_tol
+    return D, med, max_iter, rel_tol, n_threads
 
 
-def _one_cluster(D, med, start) -> ClusteringResult:
+def _one_cluster(D, med, start, n_threads) -> ClusteringResult:
     """k = 1 for the swap algorithms: the best single medoid (one iteration, as kmedoids)."""
     best, _ = single_medoid(D, int(med[0]))
     med[0] = best
-    return _result(D, med, n_iter=1, n_swap=int(best != start[0]), converged=True)
+    return _result(D, med, n_threads=n_threads, n_iter=1, n_swap=int(best != start[0]),
+                   converged=True)
 
 
-def _run(kernel, D, med, max_iter, rel_tol, name, *extra) -> ClusteringResult:
+def _run(kernel, D, med, max_iter, rel_tol, name, *extra, n_threads=1,
+         threaded=False) -> ClusteringResult:
+    """Run a swap kernel (``threaded``: it takes ``n_threads``) and build the result."""
     start = med.copy()
     if len(med) == 1 and max_iter > 0:
-        res = _one_cluster(D, med, start)
+        res = _one_cluster(D, med, start, n_threads)
     elif len(med) == D.shape[0] or max_iter == 0:  # nothing to swap in / nothing to do
-        res = _result(D, med, n_iter=0, n_swap=0, converged=len(med) == D.shape[0])
+        res = _result(D, med, n_threads=n_threads, n_iter=0, n_swap=0,
+                      converged=len(med) == D.shape[0])
     else:
         labels = np.empty(D.shape[0], dtype=np.intc)
-        loss, n_iter, n_swap, converged = kernel(D, med, *extra, max_iter, rel_tol, labels)
-        res = _result(D, med, labels, n_iter=int(n_iter), n_swap=int(n_swap),
-                      converged=bool(converged))
+        kw = {"n_threads": n_threads} if threaded else {}
+        loss, n_iter, n_swap, converged = kernel(D, med, *extra, max_iter, rel_tol, labels, **kw)
+        res = _result(D, med, labels, n_threads=n_threads, n_iter=int(n_iter),
+                      n_swap=int(n_swap), converged=bool(converged))
         res.extras["kernel_loss"] = float(loss)
     res.extras.update(algorithm=name, initial_medoids=start)
     return res
 
 
-def build(diss, k: int) -> ClusteringResult:
-    """PAM BUILD: greedy initial medoids (Kaufman & Rousseeuw 1990).
-
-    The first medoid minimises the total dissimilarity; each next one brings the
-    largest decrease of the loss; ties go to the lowest index. When no point
-    decreases the loss any more (duplicates, k close to n) the lowest-index
-    non-medoid is taken, so k medoids are always returned.
-
-    Parameters
-    ----------
-    diss : ndarray, shape (n, n)
-        Dissimilarities, ``diss[m, o]`` the cost of point ``o`` under medoid ``m``
-        (float32, float64, int32 or int64; used in place, never copied).
-    k : int
-        Number of medoids, 1 <= k <= n.
-
-    Returns
-    -------
-    ClusteringResult
-        ``loss``, ``labels`` (0..k-1), ``medoids``, ``n_iter``, ``n_swap``, ``converged``.
-    """
-    D = check_diss(diss)
-    k = check_k(k, D.shape[0])
-    med = np.empty(k, dtype=np.int64)
-    near = np.empty(D.shape[0], dtype=np.float64)
-    evals = build_kernel(D, med, near)
-    res = _result(D, med, n_iter=1, n_swap=0, converged=True)
-    res.extras.update(algorithm="build", gain_evaluations=int(evals))
-    return res
-
-
 def pam(diss, medoids, max_iter: int = 100, init: str = "build", random_state=None, *,
-        tol: float = TOL) -> ClusteringResult:
+        tol: float = TOL, n_threads: int = 1) -> ClusteringResult:
     """PAM: SWAP with the best (medoid, non-medoid) exchange per iteration, from BUILD by default.
 
     Kaufman & Rousseeuw, *Finding Groups in Data* (1990): O(k (n-k)^2) per iteration.
+
+    ``n_threads`` threads evaluate the candidates; the result is the same for any number.
 
     Parameters
     ----------
@@ -152,21 +118,27 @@ def pam(diss, medoids, max_iter: int = 100, init: str = "build", random_state=No
     tol : float, default 1e-12
         A swap is taken only if it lowers the loss by more than ``tol`` times the
         loss (integer matrices: any decrease; ``tol=0`` reproduces ``kmedoids``).
+    n_threads : int, default 1
+        Threads (OpenMP) for the candidate evaluations; the result is the same for any
+        number.
 
     Returns
     -------
     ClusteringResult
         ``loss``, ``labels`` (0..k-1), ``medoids``, ``n_iter``, ``n_swap``, ``converged``.
     """
-    D, med, max_iter, rel_tol = _start(diss, medoids, init, random_state, max_iter, tol)
-    return _run(pam_kernel, D, med, max_iter, rel_tol, "pam")
+    D, med, max_iter, rel_tol, nt = _start(diss, medoids, init, random_state, max_iter, tol,
+                                           n_threads)
+    return _run(pam_kernel, D, med, max_iter, rel_tol, "pam", n_threads=nt, threaded=True)
 
 
 def fastpam1(diss, medoids, max_iter: int = 100, init: str = "random", random_state=None, *,
-             tol: float = TOL) -> ClusteringResult:
+             tol: float = TOL, n_threads: int = 1) -> ClusteringResult:
     """FastPAM1: the same swaps as PAM, each iteration in O(n^2) instead of O(k n^2).
 
     Schubert & Rousseeuw, SISAP 2019 and *Information Systems* 101 (2021).
+
+    ``n_threads`` threads evaluate the candidates; the result is the same for any number.
 
     Parameters
     ----------
@@ -185,18 +157,23 @@ def fastpam1(diss, medoids, max_iter: int = 100, init: str = "random", random_st
     tol : float, default 1e-12
         A swap is taken only if it lowers the loss by more than ``tol`` times the
         loss (integer matrices: any decrease; ``tol=0`` reproduces ``kmedoids``).
+    n_threads : int, default 1
+        Threads (OpenMP) for the candidate evaluations; the result is the same for any
+        number.
 
     Returns
     -------
     ClusteringResult
         ``loss``, ``labels`` (0..k-1), ``medoids``, ``n_iter``, ``n_swap``, ``converged``.
     """
-    D, med, max_iter, rel_tol = _start(diss, medoids, init, random_state, max_iter, tol)
-    return _run(fastpam1_kernel, D, med, max_iter, rel_tol, "fastpam1")
+    D, med, max_iter, rel_tol, nt = _start(diss, medoids, init, random_state, max_iter, tol,
+                                           n_threads)
+    return _run(fastpam1_kernel, D, med, max_iter, rel_tol, "fastpam1", n_threads=nt,
+                threaded=True)
 
 
 def fasterpam(diss, medoids, max_iter: int = 100, init: str = "random", random_state=None,
-              shuffle: bool = False, *, tol: float = TOL) -> ClusteringResult:
+              shuffle: bool = False, *, tol: float = TOL, n_threads: int = 1) -> ClusteringResult:
     """FasterPAM: eager swaps, candidates in index order, or a seeded random order if ``shuffle``.
 
     Schubert & Rousseeuw, *Information Systems* 101 (2021): each candidate's best swap
@@ -222,13 +199,17 @@ def fasterpam(diss, medoids, max_iter: int = 100, init: str = "random", random_s
     tol : float, default 1e-12
         A swap is taken only if it lowers the loss by more than ``tol`` times the
         loss (integer matrices: any decrease; ``tol=0`` reproduces ``kmedoids``).
+    n_threads : int, default 1
+        Accepted for a common signature: FasterPAM's eager swaps stay sequential (its
+        result must not depend on the thread count); only the input check uses them.
 
     Returns
     -------
     ClusteringResult
         ``loss``, ``labels`` (0..k-1), ``medoids``, ``n_iter``, ``n_swap``, ``converged``.
     """
-    D, med, max_iter, rel_tol = _start(diss, medoids, init, random_state, max_iter, tol)
+    D, med, max_iter, rel_tol, nt = _start(diss, medoids, init, random_state, max_iter, tol,
+                                           n_threads)
     n = D.shape[0]
     if shuffle:
         rng = check_random_state(random_state)
@@ -238,17 +219,19 @@ def fasterpam(diss, medoids, max_iter: int = 100, init: str = "random", random_s
         order = rng.permutation(n).astype(np.int64)
     else:
         order = np.arange(n, dtype=np.int64)
-    res = _run(fasterpam_kernel, D, med, max_iter, rel_tol, "fasterpam", order)
+    res = _run(fasterpam_kernel, D, med, max_iter, rel_tol, "fasterpam", order, n_threads=nt)
     res.extras["shuffle"] = bool(shuffle)
     return res
 
 
 def alternating(diss, medoids, max_iter: int = 100, init: str = "random",
-                random_state=None) -> ClusteringResult:
+                random_state=None, *, n_threads: int = 1) -> ClusteringResult:
     """Alternating (k-means style) optimisation: assign, then re-centre each cluster.
 
     Park & Jun, *Expert Systems with Applications* 36 (2009). ``n_swap`` counts medoid
     changes (``kmedoids`` reports none for this method).
+
+    ``n_threads`` threads assign points and re-centre clusters; same result for any number.
 
     Parameters
     ----------
@@ -264,17 +247,20 @@ def alternating(diss, medoids, max_iter: int = 100, init: str = "random",
         ``"k-medoids++"`` or ``"lab"`` (:func:`~bench_core.algorithms.init.initial_medoids`).
     random_state : int, Generator or None
         Seeds the initial medoids.
+    n_threads : int, default 1
+        Threads (OpenMP) for the candidate evaluations; the result is the same for any
+        number.
 
     Returns
     -------
     ClusteringResult
         ``loss``, ``labels`` (0..k-1), ``medoids``, ``n_iter``, ``n_swap``, ``converged``.
     """
-    D, med, max_iter, _ = _start(diss, medoids, init, random_state, max_iter, TOL)
+    D, med, max_iter, _, nt = _start(diss, medoids, init, random_state, max_iter, TOL, n_threads)
     start = med.copy()
     labels = np.empty(D.shape[0], dtype=np.int64)
-    loss, n_iter, n_changes, converged = alternating_kernel(D, med, max_iter, labels)
-    res = _result(D, med, labels, n_iter=int(n_iter), n_swap=int(n_changes),
+    loss, n_iter, n_changes, converged = alternating_kernel(D, med, max_iter, labels, nt)
+    res = _result(D, med, labels, n_threads=nt, n_iter=int(n_iter), n_swap=int(n_changes),
                   converged=bool(converged))
     res.extras.update(algorithm="alternating", initial_medoids=start, kernel_loss=float(loss))
     return res

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_diss, check_labels, check_medoids
+from .._validation import check_diss, check_labels, check_medoids, check_positive_int
 from ._silhouette import medoid_silhouette_sum, silhouette_sum
 
 
-def silhouette(diss, labels, samples: bool = False):
+def silhouette(diss, labels, samples: bool = False, *, n_threads: int = 1):
     """Average silhouette width of ``labels`` (Rousseeuw 1987).
 
     Equals ``sklearn.metrics.silhouette_score(diss, labels, metric="precomputed")``
@@ -26,9 +26,11 @@ def silhouette(diss, labels, samples: bool = False):
     internally); a singleton's silhouette is 0; with a single cluster the result
     is 0 (as in ``kmedoids``; scikit-learn raises). Row ``i`` holds the
     dissimilarities from point ``i``. O(n^2) time, one pass over the matrix,
-    O(n + k) extra memory; the matrix is never copied. Single-threaded.
+    O(n + k) extra memory per thread; the matrix is never copied. ``n_threads``
+    threads take rows; the value is the same bits for any number.
     """
-    D = check_diss(diss)
+    n_threads = check_positive_int(n_threads, name="n_threads")
+    D = check_diss(diss, n_threads=n_threads)
     n = D.shape[0]
     lab = check_labels(labels, n)
     _, inverse, counts = np.unique(lab, return_inverse=True, return_counts=True)
@@ -36,20 +38,22 @@ def silhouette(diss, labels, samples: bool = False):
     if len(counts) == 1:  # one cluster: no "other" cluster, silhouette undefined
         value = 0.0
     else:
-        value = silhouette_sum(D, inverse.astype(np.int32), counts.astype(np.int64), out) / n
+        value = silhouette_sum(D, inverse.astype(np.int32), counts.astype(np.int64), out,
+                               n_threads) / n
     return (float(value), out) if samples else float(value)
 
 
-def medoid_silhouette(diss, medoids, samples: bool = False):
+def medoid_silhouette(diss, medoids, samples: bool = False, *, n_threads: int = 1):
     """Average medoid silhouette 1 - a/b (Van der Laan et al. 2003).
 
     ``a``, ``b`` are the distances of a point to its nearest and second nearest
     medoid (points with a = 0 score 1). Equals ``kmedoids.medoid_silhouette``
     on symmetric input; ``diss[m, o]`` is read as the dissimilarity of point
     ``o`` to medoid ``m``. With one medoid the value is 1, as in ``kmedoids``.
-    O(nk) time.
+    O(nk) time; ``n_threads`` threads take points, the same bits for any number.
     """
-    D = check_diss(diss)
+    n_threads = check_positive_int(n_threads, name="n_threads")
+    D = check_diss(diss, n_threads=n_threads)
     n = D.shape[0]
     med = check_medoids(medoids, n)
     out = np.empty(n if samples else 0, dtype=np.float64)
@@ -57,5 +61,5 @@ def medoid_silhouette(diss, medoids, samples: bool = False):
         value = 1.0
         out[:] = 1.0
     else:
-        value = 1.0 - medoid_silhouette_sum(D, med, out) / n
+        value = 1.0 - medoid_silhouette_sum(D, med, out, n_threads) / n
     return (float(value), out) if samples else float(value)

@@ -1,0 +1,49 @@
+# cython: language_level=3
+"""The input check of a dissimilarity matrix in one streaming pass.
+
+NaN/infinity and negative entries are detected together (``matrix_scan.h``),
+row blocks split between threads; the flags are OR-ed, so the answer does not
+depend on the thread count. What exactly is wrong (the minimum, for the error
+message) is only looked up when a flag is set.
+"""
+
+from cython.parallel cimport prange
+
+from ._common cimport dissim_t
+
+
+cdef extern from "matrix_scan.h":
+    int kmb_scan_double(const double* x, Py_ssize_t n) noexcept nogil
+    int kmb_scan_float(const float* x, Py_ssize_t n) noexcept nogil
+    int kmb_scan_int(const int* x, Py_ssize_t n) noexcept nogil
+    int kmb_scan_longlong(const long long* x, Py_ssize_t n) noexcept nogil
+
+
+cdef enum:
+    ROWS = 64  # rows per block of the threaded scan
+
+
+cdef inline int _scan(const dissim_t* x, Py_ssize_t n) noexcept nogil:
+    if dissim_t is double:
+        return kmb_scan_double(x, n)
+    elif dissim_t is float:
+        return kmb_scan_float(x, n)
+    elif dissim_t is int:
+        return kmb_scan_int(x, n)
+    else:
+        return kmb_scan_longlong(x, n)
+
+
+def scan_matrix(const dissim_t[:, ::1] diss,   # IN (n, m)
+                int n_threads=1):
+    """Flags of the whole matrix: 1 = a NaN or an infinity, 2 = a negative entry."""
+    cdef Py_ssize_t n = diss.shape[0], m = diss.shape[1], b, hi
+    cdef Py_ssize_t nblk = (n + ROWS - 1) // ROWS
+    cdef int flags = 0
+    if n == 0 or m == 0:
+        return 0
+    with nogil:
+        for b in prange(nblk, schedule="static", num_threads=n_threads):
+            hi = (b + 1) * ROWS if (b + 1) * ROWS < n else n
+            flags |= _scan(&diss[b * ROWS, 0], (hi - b * ROWS) * m)
+    return flags

@@ -1,0 +1,135 @@
+"""Measure the threaded reference kernels: 2 threads vs 1, against kmedoids, and FasterPAM
+and the input check against one streaming read of the matrix (MNIST test set, float64).
+
+Run: ``PYTHONPATH=. python docs/guide/threads_measure.py [--repeat 5] [--quick]``.
+Each configuration is timed ``--repeat`` times, the 1- and 2-thread (and kmedoids) runs
+interleaved so that the noise of a shared machine falls on all of them alike; medians are
+printed, and every threaded result is checked to be identical to the 1-thread one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from bench_core._validation import check_diss
+from bench_core.algorithms import msc, pam, silhouette
+from bench_core.datasets import get_dataset
+from bench_core.dissimilarity import dissimilarity
+
+
+def _time(f, cpu=None):
+    """Wall time of f() (and, into the list ``cpu``, the CPU time of this process)."""
+    c = time.process_time()
+    t = time.perf_counter()
+    out = f()
+    t = time.perf_counter() - t
+    if cpu is not None:
+        cpu.append(time.process_time() - c)
+    return t, out
+
+
+def _key(res):
+    if isinstance(res, float):
+        return res
+    return (res.loss, res.medoids.tobytes(), np.asarray(res.labels).tobytes(), res.n_iter, res.n_swap)
+
+
+def compare(name, calls, repeat):
+    """calls: {label: zero-argument callable}; the first is the 1-thread reference."""
+    times = {label: [] for label in calls}
+    cpus = {label: [] for label in calls}
+    keys = {}
+    for _ in range(repeat):
+        for label, f in calls.items():
+            t, out = _time(f, cpus[label])
+            times[label].append(t)
+            if label.startswith("ours"):
+                keys[label] = _key(out)
+    med = {label: statistics.median(v) for label, v in times.items()}
+    base = med["ours 1"]
+    same = all(k == keys["ours 1"] for k in keys.values())
+    cols = "  ".join(f"{label} {m:8.3f}s ({m / base:4.2f}x)" for label, m in med.items())
+    ratio = base / med["ours 2"] if "ours 2" in med else float("nan")
+    cpu = statistics.median(cpus["ours 2"]) / statistics.median(cpus["ours 1"])
+    print(f"{name:38s} {cols}  speed-up 2 vs 1: {ratio:4.2f}x (CPU time 2/1: {cpu:4.2f})  "
+          f"identical: {same}", flush=True)
+    return med
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--quick", action="store_true", help="smaller n (a smoke run)")
+    a = ap.parse_args()
+    q = 4 if a.quick else 1
+    try:
+        import kmedoids
+    except ImportError:  # pragma: no cover
+        kmedoids = None
+    X = get_dataset("mnist", 10000 // q).X
+    D10 = dissimilarity(X, "euclidean", np.float64)
+    rng = np.random.default_rng(0)
+    with threadpool_limits(limits=1):
+        # PAM SWAP n = 2000, k = 20: two iterations from a fixed random start
+        D = np.ascontiguousarray(D10[:2000 // q, :2000 // q])
+        start = np.sort(rng.choice(len(D), 20, replace=False))
+        calls = {f"ours {t}": (lambda t=t: pam.pam(D, start, max_iter=2, n_threads=t)) for t in (1, 2)}
+        if kmedoids:
+            calls["kmedoids"] = lambda: kmedoids.pam(D, start, max_iter=2)  # no n_cpu in 0.5
+        compare("PAM SWAP n=2000 k=20 (2 iter)", calls, a.repeat)
+
+        D = np.ascontiguousarray(D10[:5000 // q, :5000 // q])
+        start = np.sort(rng.choice(len(D), 100, replace=False))
+        calls = {f"ours {t}": (lambda t=t: pam.fastpam1(D, start, max_iter=2, n_threads=t)) for t in (1, 2)}
+        if kmedoids:
+            calls["kmedoids"] = lambda: kmedoids.fastpam1(D, start, max_iter=2)
+        compare("FastPAM1 n=5000 k=100 (2 iter)", calls, a.repeat)
+        calls = {f"ours {t}": (lambda t=t: pam.build(D, 100, n_threads=t)) for t in (1, 2)}
+        compare("BUILD n=5000 k=100", calls, a.repeat)
+
+        labels = pam.fasterpam(D10, 10, random_state=0).labels
+        med = pam.fasterpam(D10, 10, random_state=0).medoids
+        calls = {f"ours {t}": (lambda t=t: silhouette.silhouette(D10, labels, n_threads=t)) for t in (1, 2)}
+        if kmedoids:  # kmedoids 0.5 takes n_cpu here and in fasterpam only
+            lab = labels.astype(np.uintp)
+            calls |= {f"kmedoids n_cpu={c}": (lambda c=c: float(kmedoids.silhouette(D10, lab, n_cpu=c)[0]))
+                      for c in (1, 2)}
+        compare(f"silhouette n={len(D10)} k=10", calls, a.repeat)
+        calls = {f"ours {t}": (lambda t=t: silhouette.medoid_silhouette(D10, med, n_threads=t))
+                 for t in (1, 2)}
+        if kmedoids:
+            calls["kmedoids"] = lambda: float(kmedoids.medoid_silhouette(D10, med)[0])
+        compare(f"medoid silhouette n={len(D10)} k=10", calls, a.repeat)
+
+        D = np.ascontiguousarray(D10[:5000 // q, :5000 // q])
+        start = np.sort(rng.choice(len(D), 10, replace=False))
+        calls = {f"ours {t}": (lambda t=t: msc.fastmsc(D, start, max_iter=2, n_threads=t)) for t in (1, 2)}
+        compare("FastMSC n=5000 k=10 (2 iter)", calls, a.repeat)
+
+        # FasterPAM per pass and the input check vs one streaming read of the same matrix
+        for k in (10, 100):
+            start = np.sort(rng.choice(len(D10), k, replace=False))
+            reads, passes = [], []
+            for _ in range(a.repeat):
+                t_read, _ = _time(lambda: float(np.add.reduce(D10, axis=None)))
+                t_fp, res = _time(lambda s=start: pam.fasterpam(D10, s))
+                reads.append(t_read)
+                passes.append(t_fp / res.n_iter)
+            r, p = statistics.median(reads), statistics.median(passes)
+            print(f"FasterPAM n={len(D10)} k={k}: {p:.3f}s per pass ({res.n_iter} passes), "
+                  f"one read {r:.3f}s: {p / r:.2f} reads per pass", flush=True)
+        reads, checks = [], []
+        for _ in range(a.repeat):
+            reads.append(_time(lambda: float(np.add.reduce(D10, axis=None)))[0])
+            checks.append(_time(lambda: check_diss(D10))[0])
+        r, c = statistics.median(reads), statistics.median(checks)
+        print(f"input check n={len(D10)}: {c:.3f}s, one read {r:.3f}s: {c / r:.2f} reads", flush=True)
+
+
+if __name__ == "__main__":
+    main()
