@@ -80,8 +80,11 @@ PRESETS: dict[str, Preset] = {
 
 
 def reproduce(name: str, *, resume: bool = False, progress: bool = True, results_name: str | None = None,
-              command: str | None = None, log=print) -> Path:
-    """Run preset ``name`` and write its report; returns the report folder."""
+              command: str | None = None, log=print, dask=None) -> Path:
+    """Run preset ``name`` and write its report; returns the report folder.
+
+    ``dask`` (:class:`~bench_core.runner.distributed.DaskSettings`) runs the grid on Dask workers.
+    """
     from .report import write_report
     from .results_io import ResultsFile
     from .runner import run_grid
@@ -96,7 +99,14 @@ def reproduce(name: str, *, resume: bool = False, progress: bool = True, results
     results = ResultsFile.named(rname)
     fresh = not resume
     log(f"kmbench reproduce {name}: {preset.description}; results -> {results.path}")
-    summary = run_grid(preset.grids, results, resume=resume, overwrite=fresh, progress=progress, command=command)
+    if dask is not None:
+        from .runner.distributed import run_on_dask
+
+        summary = run_on_dask(preset.grids, results, dask, resume=resume, overwrite=fresh, progress=progress,
+                              command=command, log=log)
+    else:
+        summary = run_grid(preset.grids, results, resume=resume, overwrite=fresh, progress=progress,
+                           command=command)
     log(summary.line())
     return write_report([results.path], rname, command=command, title=preset.title)
 

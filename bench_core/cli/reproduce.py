@@ -16,16 +16,25 @@ def add_parser(sub) -> None:
     p.add_argument("--resume", action="store_true", help="continue an interrupted run of the preset")
     p.add_argument("--name", default=None, help="results/report name (default: the preset's name)")
     p.add_argument("--no-progress", action="store_true")
+    from .run import add_dask_arguments
+
+    add_dask_arguments(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..presets import reproduce
     from ..results_io import command_line
+    from ..runner.distributed import DaskUnavailable, settings_from_args
 
+    dask = settings_from_args(args.dask, args.dask_config, retries=args.dask_retries,
+                              connect_timeout=args.dask_timeout)
     try:
         out = reproduce(args.preset, resume=args.resume, progress=not args.no_progress,
-                        results_name=args.name, command=command_line())
+                        results_name=args.name, command=command_line(), dask=dask)
+    except DaskUnavailable as exc:
+        print(f"kmbench reproduce: error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"kmbench reproduce: interrupted; finished rows are kept. Continue with "
               f"'kmbench reproduce {args.preset} --resume'", file=sys.stderr)

@@ -64,6 +64,22 @@ def add_grid_arguments(p: argparse.ArgumentParser) -> None:
                    help="run in this process (debugging; no time limit, no crash isolation)")
     e.add_argument("--no-cache", action="store_true", help="recompute distance matrices (no disk cache)")
     e.add_argument("--no-progress", action="store_true")
+    add_dask_arguments(p)
+
+
+def add_dask_arguments(p: argparse.ArgumentParser) -> None:
+    d = p.add_argument_group("Dask (docs/guide/dask.md)")
+    d.add_argument("--dask", default=None, metavar="TARGET",
+                   help="run on Dask: local:N (N single-threaded worker processes on this machine, loopback only) "
+                        "or a scheduler address tcp://HOST:PORT (workers: 'dask worker ADDRESS --nthreads 1 "
+                        "--resources kmbench=1')")
+    d.add_argument("--dask-config", default=None, metavar="FILE.yaml",
+                   help="a Dask cluster from a file: ssh hosts, or slurm/pbs/sge/lsf/... jobs (dask-jobqueue) "
+                        "with cores, memory, walltime, queue, jobs; TLS security settings")
+    d.add_argument("--dask-retries", type=int, default=None, metavar="N",
+                   help="re-queue a run lost with its worker N times, then record it as 'lost' (default 1)")
+    d.add_argument("--dask-timeout", type=float, default=None, metavar="S",
+                   help="seconds to reach the scheduler before giving up (default 10)")
 
 
 def add_parser(sub) -> None:
@@ -100,8 +116,13 @@ def spec_from_args(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from ..results_io import ResultsFile, command_line
     from ..runner import expand, run_grid
+    from ..runner.distributed import DaskUnavailable, run_on_dask, settings_from_args
 
     spec = spec_from_args(args)
+    dask = settings_from_args(args.dask, args.dask_config, retries=args.dask_retries,
+                              connect_timeout=args.dask_timeout)
+    if dask is not None and args.in_process:
+        raise ValueError("--in-process cannot be combined with --dask: each Dask run is a forked child")
     name = args.name or time.strftime("run-%Y%m%d-%H%M%S")
     results = ResultsFile.named(name)
     if args.dry_run:
@@ -111,9 +132,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"{len(plan)} runs -> {results.path}")
         return 0
     try:
-        summary = run_grid([spec], results, resume=args.resume, overwrite=args.overwrite,
-                           progress=not args.no_progress, isolate=not args.in_process,
-                           use_cache=not args.no_cache, command=command_line())
+        if dask is not None:
+            summary = run_on_dask([spec], results, dask, resume=args.resume, overwrite=args.overwrite,
+                                  progress=not args.no_progress, use_cache=not args.no_cache,
+                                  command=command_line(), log=lambda m: print(m, file=sys.stderr))
+        else:
+            summary = run_grid([spec], results, resume=args.resume, overwrite=args.overwrite,
+                               progress=not args.no_progress, isolate=not args.in_process,
+                               use_cache=not args.no_cache, command=command_line())
+    except DaskUnavailable as exc:
+        print(f"kmbench run: error: {exc}", file=sys.stderr)
+        if results.exists():
+            print(f"kmbench run: finished rows are in {results.path} (continue with --name {name} --resume)",
+                  file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"kmbench run: interrupted; finished rows are in {results.path} "
               f"(continue with --name {name} --resume)", file=sys.stderr)
