@@ -13,7 +13,7 @@ import importlib
 import sys
 
 SUBCOMMANDS: tuple[str, ...] = (
-    "datasets", "env", "list", "validate", "run", "report", "reproduce", "regress",
+    "datasets", "env", "list", "validate", "run", "report", "reproduce", "regress", "merge",
 )
 #: Subcommands that take ``--plugin PATH.py`` (see :mod:`bench_core.plugins`).
 PLUGIN_COMMANDS: tuple[str, ...] = ("datasets", "list", "validate", "run", "report", "reproduce")

@@ -38,7 +38,9 @@ Faults
     the scheduler re-queue the task on another worker, at most ``retries``
     times (the scheduler's ``allowed-failures``, set where kmbench starts the
     scheduler); after that the run is written as status ``lost`` naming the
-    last worker. Ctrl-C keeps every finished row (each is appended as it
+    last worker. Dask also counts the loss against a task that was only queued
+    on that worker; each worker reports the runs it starts (an event), and a
+    run that had not started as often as it was lost is handed out again. Ctrl-C keeps every finished row (each is appended as it
     arrives); ``--resume`` runs the rest. A scheduler that cannot be reached
     within ``connect_timeout`` seconds is a :class:`DaskUnavailable` error.
 
@@ -70,6 +72,8 @@ RESOURCE = "kmbench"
 #: Runs handed to one worker at a time: the one it runs and the next, queued on the
 #: worker, so that no round trip to the client separates two runs.
 DEPTH = 2
+#: The event a worker logs when it starts a run.
+START_TOPIC = "kmbench-start"
 #: Cluster kinds of ``--dask-config``: dask-jobqueue class names.
 JOBQUEUE = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "sge": "SGECluster", "lsf": "LSFCluster",
             "htcondor": "HTCondorCluster", "oar": "OARCluster", "moab": "MoabCluster"}
@@ -353,7 +357,8 @@ def _children_allowed() -> Iterator[None]:
         config["daemon"] = was
 
 
-def remote_run(run: Run, rid: str, spec: GridSpec, use_cache: bool, plugins: tuple[str, ...]) -> dict[str, Any]:
+def remote_run(run: Run, rid: str, spec: GridSpec, use_cache: bool, plugins: tuple[str, ...],
+               session: str = "") -> dict[str, Any]:
     """One run on a Dask worker (one thread, one ``kmbench`` resource): its row, the machine record, the worker.
 
     The worker keeps its :class:`DataGroup` between tasks, so the runs of a group
@@ -375,6 +380,10 @@ def remote_run(run: Run, rid: str, spec: GridSpec, use_cache: bool, plugins: tup
         _WORKER["env"][gpu] = (env_id(rec), rec)
     eid, rec = _WORKER["env"][gpu]
     name, address = _worker_name()
+    with contextlib.suppress(Exception):  # tells the client that this run started (see run_grid_dask)
+        from distributed import get_worker
+
+        get_worker().log_event(START_TOPIC, {"rid": rid, "session": session, "worker": name})
     if _WORKER["group"] is None:
         _WORKER["group"] = DataGroup()
     try:
@@ -483,6 +492,12 @@ def run_grid_dask(specs: list[GridSpec], results: ResultsFile, client, *, resume
     plugin_paths = _plugin_paths()
     session = uuid.uuid4().hex[:8]
     known_envs: dict[str, str] = {}
+    starts: dict[str, int] = {}
+
+    def on_start(event) -> None:
+        msg = event[1] if isinstance(event, tuple) else event
+        if isinstance(msg, dict) and msg.get("session") == session:
+            starts[msg["rid"]] = starts.get(msg["rid"], 0) + 1
 
     prog = _DaskProgress(len(todo), stream=stream, enabled=progress)
     pending: list[tuple[int, Run, str]] = list(todo)  # plan order
@@ -490,6 +505,7 @@ def run_grid_dask(specs: list[GridSpec], results: ResultsFile, client, *, resume
     for pos, r, _ in todo:
         unfinished.setdefault(_lineage(r), []).append((pos, r))
     inflight: dict[Any, tuple[int, Run, str, str]] = {}  # future -> (pos, run, rid, worker address)
+    submitted: dict[str, int] = {}  # run id -> tasks submitted for it
     holds: dict[str, tuple] = {}  # worker address -> group key it holds
     workers: list[str] = []
     seen_workers = 0.0
@@ -557,12 +573,17 @@ def run_grid_dask(specs: list[GridSpec], results: ResultsFile, client, *, resume
         if why is not None:  # decided here, with everything earlier in its lineage finished
             finish(pos, run, base_row(run, rid, spec, entries[run.entry], eid) | {"status": "skipped", "error": why})
             return "skipped"
-        fut = client.submit(remote_run, run, rid, spec, use_cache, plugin_paths,
-                            key=f"kmbench-{rid}-{session}", resources={RESOURCE: 1}, workers=[address],
-                            allow_other_workers=True, pure=False)
-        inflight[fut] = (pos, run, rid, address)
+        send(pos, run, rid, address)
         holds[address] = _group_key(run, spec)
         return "submitted"
+
+    def send(pos: int, run: Run, rid: str, address: str | None) -> None:
+        attempt = submitted[rid] = submitted.get(rid, 0) + 1
+        fut = client.submit(remote_run, run, rid, specs[run.spec_index], use_cache, plugin_paths, session,
+                            key=f"kmbench-{rid}-{session}-{attempt}", resources={RESOURCE: 1},
+                            workers=None if address is None else [address],
+                            allow_other_workers=None if address is None else True, pure=False)
+        inflight[fut] = (pos, run, rid, address or "")
 
     def fill() -> None:
         nonlocal no_worker_since
@@ -596,13 +617,18 @@ def run_grid_dask(specs: list[GridSpec], results: ResultsFile, client, *, resume
         try:
             out = fut.result()
         except KilledWorker as exc:
+            refresh_workers()
+            time.sleep(0.1)  # let start events sent before the loss arrive
+            started = starts.get(rid, 0)
+            if started <= (retries if retries is not None else 1):  # lost while queued, not (only) running
+                send(pos, run, rid, None)
+                return
             last = getattr(exc, "last_worker", None)
             who = f"{getattr(last, 'name', '?')} ({getattr(last, 'address', '?')})" if last is not None else "?"
-            n_lost = retries + 1 if retries is not None else "every"
             row = base_row(run, rid, spec, entries[run.entry], eid) | {
                 "status": "lost", "env_id": None,
-                "error": f"the Dask worker running it was lost ({n_lost} attempt(s)); last worker {who}"}
-            refresh_workers()
+                "error": f"the Dask worker running it was lost on each of its {started} attempt(s); "
+                         f"last worker {who}"}
         except (CommClosedError, OSError) as exc:
             raise DaskUnavailable(f"lost the connection to the Dask scheduler: {exc}") from None
         except Exception as exc:  # the task itself failed (not the run: run_one catches those)
@@ -618,6 +644,7 @@ def run_grid_dask(specs: list[GridSpec], results: ResultsFile, client, *, resume
                 holds[out["address"]] = _group_key(run, spec)
         finish(pos, run, row)
 
+    client.subscribe_topic(START_TOPIC, on_start)
     try:
         refresh_workers()
         while pending or inflight:
@@ -641,6 +668,9 @@ def run_grid_dask(specs: list[GridSpec], results: ResultsFile, client, *, resume
             client.cancel(list(inflight), force=True)
         prog.close()
         raise
+    finally:
+        with contextlib.suppress(Exception):
+            client.unsubscribe_topic(START_TOPIC)
     prog.close()
     return summary
 
