@@ -64,7 +64,6 @@ def add_grid_arguments(p: argparse.ArgumentParser) -> None:
                    help="run in this process (debugging; no time limit, no crash isolation)")
     e.add_argument("--no-cache", action="store_true", help="recompute distance matrices (no disk cache)")
     e.add_argument("--no-progress", action="store_true")
-    add_dask_arguments(p)
 
 
 def add_dask_arguments(p: argparse.ArgumentParser) -> None:
@@ -88,6 +87,7 @@ def add_parser(sub) -> None:
         description="Run every registered implementation matching --algorithms/--impl on every data set, n, k, "
                     "dtype and seed; one row per run, appended atomically to results/runs/NAME.csv.")
     add_grid_arguments(p)
+    add_dask_arguments(p)
     p.add_argument("--name", default=None, help="results name (default: run-YYYYmmdd-HHMMSS) or a .csv path")
     p.add_argument("--resume", action="store_true", help="continue NAME: skip runs already finished")
     p.add_argument("--overwrite", action="store_true", help="start NAME afresh")

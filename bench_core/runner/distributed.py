@@ -20,7 +20,7 @@ Data locality
     ran (:class:`~bench_core.runner.loop.DataGroup`; the matrix comes from the
     worker's own on-disk cache, :mod:`bench_core.dissimilarity`). The client
     hands a free worker a run of the group it holds, else a group nobody holds,
-    else helps with the largest group left. Only the run's description goes
+    else helps with the next run in plan order. Only the run's description goes
     through the scheduler; matrices never do.
 
 Budgets and timeouts
