@@ -142,19 +142,25 @@ def sleepy(sleepy_file, tmp_path, monkeypatch):
     return marks
 
 
-def _killer(marks: Path, kills: int, stop: threading.Event) -> threading.Thread:
-    """Kill the worker (and its run's child) of each of the first ``kills`` attempts."""
+def _gone(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _killer(marks: Path, kills: int, stop: threading.Event, orphans: list[int]) -> threading.Thread:
+    """Kill the worker process of each of the first ``kills`` attempts; note its run's child."""
     def loop():
         done = 0
         while done < kills and not stop.is_set():
             mark = marks / f"attempt-{done + 1}"
             if mark.exists() and mark.read_text():
                 worker, child = map(int, mark.read_text().split())
-                for pid in (worker, child):
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
+                os.kill(worker, signal.SIGKILL)
+                orphans.append(child)
                 done += 1
             time.sleep(0.05)
     t = threading.Thread(target=loop, daemon=True)
@@ -169,14 +175,22 @@ def _sleepy_grid(marks: Path, kills: int) -> GridSpec:
 
 def test_worker_killed_mid_run_is_requeued(client, tmp_path, sleepy):
     spec = _sleepy_grid(sleepy, kills=1)
-    stop = threading.Event()
-    killer = _killer(sleepy, 1, stop)
+    stop, orphans = threading.Event(), []
+    killer = _killer(sleepy, 1, stop, orphans)
     out = ResultsFile(tmp_path / "killed.csv")
     try:
         summary = run_grid_dask([spec], out, client, progress=False, retries=1)
     finally:
         stop.set()
         killer.join()
+        for pid in orphans:  # the run's child dies with its worker (PR_SET_PDEATHSIG), no 60 s orphan
+            deadline = time.monotonic() + 10
+            while not _gone(pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            gone = _gone(pid)
+            if not gone:
+                os.kill(pid, signal.SIGKILL)
+            assert gone, "the killed worker's run child outlived it"
     rows = _rows(out.path)
     assert rows["run_id"].is_unique and len(rows) == len(expand([spec])) == 3
     assert summary.counts == {"ok": 3}, rows["error"].tolist()
@@ -189,8 +203,8 @@ def test_worker_killed_mid_run_is_requeued(client, tmp_path, sleepy):
 def test_worker_lost_again_is_recorded_as_lost(client, tmp_path, sleepy):
     spec = _sleepy_grid(sleepy, kills=1)
     client.run_on_scheduler(lambda dask_scheduler: setattr(dask_scheduler, "allowed_failures", 0))
-    stop = threading.Event()
-    killer = _killer(sleepy, 1, stop)
+    stop, orphans = threading.Event(), []
+    killer = _killer(sleepy, 1, stop, orphans)
     out = ResultsFile(tmp_path / "lost.csv")
     try:
         summary = run_grid_dask([spec], out, client, progress=False, retries=0)
@@ -198,6 +212,9 @@ def test_worker_lost_again_is_recorded_as_lost(client, tmp_path, sleepy):
         stop.set()
         killer.join()
         client.run_on_scheduler(lambda dask_scheduler: setattr(dask_scheduler, "allowed_failures", 1))
+        for pid in orphans:
+            if not _gone(pid):
+                os.kill(pid, signal.SIGKILL)
     rows = _rows(out.path)
     assert rows["run_id"].is_unique and len(rows) == 3
     assert summary.counts == {"lost": 1, "ok": 2}, rows["error"].tolist()

@@ -322,7 +322,36 @@ def dask_client(settings: DaskSettings, log: Callable[[str], None] = print) -> I
 
 # --------------------------------------------------------------------------- the worker side
 
-_WORKER: dict[str, Any] = {"group": None, "env": {}, "plugins": set()}
+_WORKER: dict[str, Any] = {"group": None, "env": {}, "plugins": set(), "forking": None}
+
+
+def _note_parent() -> None:
+    _WORKER["forking"] = os.getpid()
+
+
+def _die_with_worker() -> None:  # pragma: no cover - runs in the forked child
+    """In a run's child: be killed when the worker process dies (Linux ``PR_SET_PDEATHSIG``).
+
+    A worker killed mid-run would otherwise leave its child running to the time
+    limit, competing for a core with the run's re-queued attempt.
+    """
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except Exception:
+        return
+    if os.getppid() != _WORKER["forking"]:  # the worker died before prctl took effect
+        os._exit(1)
+
+
+def _reap_children_with_worker() -> None:
+    if _WORKER.get("reaper"):
+        return
+    if hasattr(os, "register_at_fork") and os.path.exists("/proc/self"):
+        os.register_at_fork(before=_note_parent, after_in_child=_die_with_worker)
+    _WORKER["reaper"] = True
 
 
 def _worker_name() -> tuple[str, str]:
@@ -369,6 +398,7 @@ def remote_run(run: Run, rid: str, spec: GridSpec, use_cache: bool, plugins: tup
     from ..results_io import env_id
     from .measure import pin_thread_env
 
+    _reap_children_with_worker()
     new = [p for p in plugins if p not in _WORKER["plugins"]]
     if new:
         load_plugins(new)
