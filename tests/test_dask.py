@@ -98,7 +98,8 @@ def test_local_cluster_is_loopback_only(client):
     assert all((w.get("resources") or {}).get(RESOURCE) == 1 and w["nthreads"] == 1
                for w in info["workers"].values())
     pids = [os.getpid(), *client.run(os.getpid).values()]
-    listening = [c.laddr for p in pids for c in psutil.Process(p).net_connections(kind="inet")
+    procs = [psutil.Process(p) for p in pids]
+    listening = [c.laddr for p in procs for c in getattr(p, "net_connections", p.connections)(kind="inet")
                  if c.status == psutil.CONN_LISTEN]
     assert listening and all(addr.ip == "127.0.0.1" for addr in listening), listening
 
