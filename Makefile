@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml Makefile
 	# under NumPy 2: build it from source against the NumPy installed above.
 	$(PIP) install -q --no-build-isolation --no-binary scikit-learn-extra "scikit-learn-extra==0.3.0"
 	$(PIP) install -q $(TORCH) || echo "kmbench: $(TORCH) not installable here; the torch backend will be listed as unavailable"
-	$(PIP) install -q --no-build-isolation -e ".[peers,bench,dev,docs]"
+	$(PIP) install -q --no-build-isolation -e ".[peers,bench,dev,docs,dask]"
 	-$(PIP) install -q banditpam || echo "kmbench: banditpam not installable here; its adapter will be listed as unavailable"
 	-$(PIP) install -q onebatch || echo "kmbench: onebatch not installable here; onebatchpam/onebatch will be listed as unavailable"
 	@touch $@

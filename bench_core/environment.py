@@ -15,6 +15,7 @@ from typing import Any
 PACKAGES = (
     "kmbench", "numpy", "scipy", "Cython", "scikit-learn", "scikit-learn-extra", "kmedoids",
     "pyclustering", "pandas", "matplotlib", "asv", "threadpoolctl", "torch", "banditpam",
+    "dask", "distributed",
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,6 +119,29 @@ def record(*, gpu: bool = False) -> dict[str, Any]:
     if gpu:
         rec["gpu"] = gpu_info()
     return rec
+
+
+def machine_key(rec: dict[str, Any]) -> tuple:
+    """The hardware a record was taken on: CPU model, logical cores, cores usable, memory, architecture.
+
+    Timings are compared only between rows whose records share this key
+    (:func:`bench_core.report.tables.add_machines`): identical nodes of a cluster
+    count as one machine, anything else as another. Software versions are not
+    part of it (they are listed with each report).
+    """
+    return (rec.get("cpu_model"), rec.get("cpu_count"), rec.get("affinity"), rec.get("memory_gb"),
+            rec.get("machine"))
+
+
+def machine_label(rec: dict[str, Any], hosts: list[str] | None = None) -> str:
+    """``"AMD EPYC, 2 cores, 23.5 GB (host vm)"``: the machine of a record, for table titles."""
+    hosts = sorted(set(hosts or [rec.get("hostname") or "?"]))
+    cores = rec.get("cpu_count")
+    usable = rec.get("affinity")
+    core_txt = f"{cores} cores" + (f" ({usable} usable)" if usable and usable != cores else "")
+    shown = ", ".join(hosts[:3]) + (f" and {len(hosts) - 3} more" if len(hosts) > 3 else "")
+    return (f"{rec.get('cpu_model') or 'unknown CPU'}, {core_txt}, {rec.get('memory_gb')} GB "
+            f"(host{'s' if len(hosts) > 1 else ''} {shown})")
 
 
 def summary_line(rec: dict[str, Any] | None = None) -> str:

@@ -69,10 +69,10 @@ COLUMNS: tuple[str, ...] = (
 LATER_COLUMNS: tuple[str, ...] = ("wall_time", "start")
 
 #: Statuses. ``ok`` and ``timeout`` count as finished for ``--resume``; ``error``,
-#: ``skipped`` (restart budget spent) and ``unavailable`` are tried again.
+#: ``skipped`` (restart budget spent), ``unavailable`` and ``lost`` (its Dask worker died) are tried again.
 FINISHED = ("ok", "timeout")
 #: Every status a row may have.
-STATUSES = ("ok", "timeout", "error", "skipped", "unavailable")
+STATUSES = ("ok", "timeout", "error", "skipped", "unavailable", "lost")
 
 
 class ResultsFileError(ValueError):

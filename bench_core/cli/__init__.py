@@ -20,7 +20,7 @@ import traceback
 import warnings
 
 SUBCOMMANDS: tuple[str, ...] = (
-    "datasets", "env", "list", "validate", "run", "report", "reproduce", "regress", "headline",
+    "datasets", "env", "list", "validate", "run", "report", "reproduce", "regress", "headline", "merge",
 )
 #: Subcommands that take ``--plugin PATH.py`` (see :mod:`bench_core.plugins`).
 PLUGIN_COMMANDS: tuple[str, ...] = ("datasets", "list", "validate", "run", "report", "reproduce")

@@ -26,18 +26,24 @@ def add_parser(sub) -> None:
                    help="folder of the clustering benchmark suite (default $KMBENCH_CLUSTBENCH_DIR or "
                         "datasets/clustbench)")
     p.add_argument("--no-progress", action="store_true")
+    from .run import add_dask_arguments
+
+    add_dask_arguments(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..experiments.presets import PRESETS, reproduce
     from ..results_io import ResultsFile, command_line
+    from ..runner.distributed import DaskUnavailable, settings_from_args
     from .run import check_plan, error_summary
 
     if getattr(args, "data_dir", None):
         from ..datasets import clustbench
 
         clustbench.set_data_dir(args.data_dir)
+    dask = settings_from_args(args.dask, args.dask_config, retries=args.dask_retries,
+                              connect_timeout=args.dask_timeout)
     preset = PRESETS[args.preset]
     grids = list(preset.grids_for(quick=args.quick, full=args.full))
     if grids:
@@ -47,7 +53,11 @@ def run(args: argparse.Namespace) -> int:
         results.lock()  # a second 'kmbench reproduce' of the same name stops here, before any write
     try:
         out = reproduce(args.preset, resume=args.resume, progress=not args.no_progress,
-                        results_name=args.name, command=command_line(), quick=args.quick, full=args.full)
+                        results_name=args.name, command=command_line(), quick=args.quick, full=args.full,
+                        dask=dask)
+    except DaskUnavailable as exc:
+        print(f"kmbench reproduce: error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"kmbench reproduce: interrupted; finished rows are kept. Continue with "
               f"'kmbench reproduce {args.preset}{' --quick' if args.quick else ''} --resume'", file=sys.stderr)

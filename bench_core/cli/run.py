@@ -114,6 +114,21 @@ def add_grid_arguments(p: argparse.ArgumentParser) -> None:
     e.add_argument("--no-progress", action="store_true")
 
 
+def add_dask_arguments(p: argparse.ArgumentParser) -> None:
+    d = p.add_argument_group("Dask (docs/guide/dask.md)")
+    d.add_argument("--dask", default=None, metavar="TARGET",
+                   help="run on Dask: local:N (N single-threaded worker processes on this machine, loopback only) "
+                        "or a scheduler address tcp://HOST:PORT (workers: 'dask worker ADDRESS --nthreads 1 "
+                        "--resources kmbench=1')")
+    d.add_argument("--dask-config", default=None, metavar="FILE.yaml",
+                   help="a Dask cluster from a file: ssh hosts, or slurm/pbs/sge/lsf/... jobs (dask-jobqueue) "
+                        "with cores, memory, walltime, queue, jobs; TLS security settings")
+    d.add_argument("--dask-retries", type=int, default=None, metavar="N",
+                   help="re-queue a run lost with its worker N times, then record it as 'lost' (default 1)")
+    d.add_argument("--dask-timeout", type=float, default=None, metavar="S",
+                   help="seconds to reach the scheduler before giving up (default 10)")
+
+
 def add_parser(sub) -> None:
     from . import EXIT_CODES
 
@@ -126,6 +141,7 @@ def add_parser(sub) -> None:
             "problem) and nothing is created.", 100),
         epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_grid_arguments(p)
+    add_dask_arguments(p)
     p.add_argument("--name", default=None, help="results name (default: run-YYYYmmdd-HHMMSS) or a .csv path")
     p.add_argument("--resume", action="store_true", help="continue NAME: skip runs already finished")
     p.add_argument("--overwrite", action="store_true", help="start NAME afresh")
@@ -181,6 +197,7 @@ def error_summary(rows: list[dict]) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from ..results_io import ResultsFile, command_line
     from ..runner import run_grid
+    from ..runner.distributed import DaskUnavailable, run_on_dask, settings_from_args
     from . import UsageError
 
     if args.resume and args.overwrite:
@@ -191,6 +208,10 @@ def run(args: argparse.Namespace) -> int:
         clustbench.set_data_dir(args.data_dir)
     spec = spec_from_args(args)
     check_plan([spec])
+    dask = settings_from_args(args.dask, args.dask_config, retries=args.dask_retries,
+                              connect_timeout=args.dask_timeout)
+    if dask is not None and args.in_process:
+        raise UsageError("--in-process cannot be combined with --dask: each Dask run is a forked child")
     name = args.name or time.strftime("run-%Y%m%d-%H%M%S")
     results = ResultsFile.named(name)
     if args.dry_run:
@@ -209,9 +230,21 @@ def run(args: argparse.Namespace) -> int:
     results.lock()  # before anything is written: a second process on this name stops here
     rows: list[dict] = []
     try:
-        summary = run_grid([spec], results, resume=args.resume, overwrite=args.overwrite,
-                           progress=not args.no_progress, isolate=not args.in_process,
-                           use_cache=not args.no_cache, command=command_line(), on_row=rows.append)
+        if dask is not None:
+            summary = run_on_dask([spec], results, dask, resume=args.resume, overwrite=args.overwrite,
+                                  progress=not args.no_progress, use_cache=not args.no_cache,
+                                  command=command_line(), log=lambda m: print(m, file=sys.stderr),
+                                  on_row=rows.append)
+        else:
+            summary = run_grid([spec], results, resume=args.resume, overwrite=args.overwrite,
+                               progress=not args.no_progress, isolate=not args.in_process,
+                               use_cache=not args.no_cache, command=command_line(), on_row=rows.append)
+    except DaskUnavailable as exc:
+        print(f"kmbench run: error: {exc}", file=sys.stderr)
+        if results.exists():
+            print(f"kmbench run: finished rows are in {results.path} (continue with --name {name} --resume)",
+                  file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"kmbench run: interrupted; finished rows are in {results.path} "
               f"(continue with --name {name} --resume)", file=sys.stderr)

@@ -241,10 +241,13 @@ PRESETS: dict[str, Preset] = {
 
 
 def reproduce(name: str, *, resume: bool = False, progress: bool = True, results_name: str | None = None,
-              command: str | None = None, log=print, quick: bool = False, full: bool = False) -> Path:
+              command: str | None = None, log=print, quick: bool = False, full: bool = False,
+              dask=None) -> Path:
     """Run preset ``name`` and write its report; returns the report folder.
 
-    ``quick`` runs the preset's smaller grid (the same comparisons; CI runs these).
+    ``quick`` runs the preset's smaller grid (the same comparisons; CI runs these), ``full``
+    its larger one. ``dask`` (:class:`~bench_core.runner.distributed.DaskSettings`) runs the
+    grid on Dask workers.
     """
     from ..report import write_report
     from ..results_io import ResultsFile
@@ -261,7 +264,13 @@ def reproduce(name: str, *, resume: bool = False, progress: bool = True, results
     fresh = not resume
     grids = preset.grids_for(quick=quick, full=full)
     log(f"kmbench reproduce {name}{' --quick' if quick else ''}: {preset.description}; results -> {results.path}")
-    summary = run_grid(grids, results, resume=resume, overwrite=fresh, progress=progress, command=command)
+    if dask is not None:
+        from ..runner.distributed import run_on_dask
+
+        summary = run_on_dask(grids, results, dask, resume=resume, overwrite=fresh, progress=progress,
+                              command=command, log=log)
+    else:
+        summary = run_grid(grids, results, resume=resume, overwrite=fresh, progress=progress, command=command)
     log(summary.line())
     extra = None
     if name == "quick":  # the main job covers k selection too, in the same report

@@ -25,6 +25,7 @@ from . import latex
 from .figures import make_figures
 from .tables import (
     Table,
+    add_machines,
     diss_table,
     joss_tables,
     loss_table,
@@ -70,6 +71,7 @@ def write_report(paths: Iterable[str | Path], name: str | None = None, *, out_di
     """
     paths = list(paths)
     df, meta = load_many(paths)
+    df = add_machines(df, meta["environments"])
     name = name or Path(str(paths[0])).stem
     out = Path(out_dir) if out_dir else REPORTS_DIR / name
     out.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,9 @@ The HTML and LaTeX renderers live in :mod:`.html` and :mod:`.latex`.
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,6 +27,9 @@ IMPL_NAMES = {
 #: Families whose loss is the k-medoids objective (total deviation), comparable across them.
 TD_FAMILIES = tuple(f.name for f in FAMILIES.values() if f.total_deviation)
 CELL = ["dataset", "n", "k", "dtype", "metric"]
+#: The column :func:`add_machines` adds: the machine (hardware) each row ran on.
+MACHINE = "machine"
+UNKNOWN_MACHINE = "unknown machine"
 
 
 def impl_name(impl: str) -> str:
@@ -104,6 +109,54 @@ def fmt(x: float | None, digits: int = 3) -> str:
     return f"{x:.{digits}g}"
 
 
+def add_machines(df: pd.DataFrame, environments: dict[str, dict]) -> pd.DataFrame:
+    """Add the :data:`MACHINE` column: each row's machine, from its ``env_id``'s environment record.
+
+    Rows whose records share :func:`bench_core.environment.machine_key` (the same
+    CPU model, cores, memory and architecture) are on one machine; rows with no
+    record are on :data:`UNKNOWN_MACHINE`.
+    """
+    from ..environment import machine_key, machine_label
+
+    used = {str(e) for e in df["env_id"].dropna()} if "env_id" in df else set()
+    keys = {e: machine_key(environments[e]) for e in used if e in environments}
+    hosts: dict[tuple, list[str]] = {}
+    first: dict[tuple, dict] = {}
+    for e, key in sorted(keys.items()):
+        hosts.setdefault(key, []).append(str(environments[e].get("hostname") or "?"))
+        first.setdefault(key, environments[e])
+    labels = {e: machine_label(first[key], hosts[key]) for e, key in keys.items()}
+    out = df.copy()
+    out[MACHINE] = [labels.get(str(e), UNKNOWN_MACHINE) if e == e and e is not None else UNKNOWN_MACHINE
+                    for e in (df["env_id"] if "env_id" in df else [None] * len(df))]
+    return out
+
+
+def per_machine(tables_of: Callable[[pd.DataFrame, str], list[Table]]):
+    """Make a table function compare timings within one machine only.
+
+    With rows from several machines (the :data:`MACHINE` column of
+    :func:`add_machines`), ``tables_of`` is called once per machine on that
+    machine's rows, and each table's title and id name the machine: no speed
+    ratio, time or ns per N² ranking ever mixes machines. With one machine (or
+    no such column) it is ``tables_of`` unchanged.
+    """
+    @functools.wraps(tables_of)
+    def wrapped(df_all: pd.DataFrame, caption: str, *args, **kwargs) -> list[Table]:
+        if MACHINE not in df_all or df_all[MACHINE].nunique(dropna=False) <= 1:
+            return tables_of(df_all, caption, *args, **kwargs)
+        out = []
+        for j, (label, sub) in enumerate(df_all.groupby(MACHINE, sort=True)):
+            for t in tables_of(sub, caption, *args, **kwargs):
+                t.id = f"{t.id}-machine{j + 1}"
+                t.title = f"{t.title}, on {label}"
+                t.notes = [f"Timings on {label} only (rows from other machines are in their own tables)."
+                           ] + t.notes
+                out.append(t)
+        return out
+    return wrapped
+
+
 def ok_rows(df: pd.DataFrame) -> pd.DataFrame:
     ok = df[df["status"] == "ok"].copy()
     for c in ("fit_time", "loss", "n", "k", "silhouette", "medoid_silhouette", "extra_rss_mb",
@@ -134,6 +187,7 @@ def _incomplete(df_all: pd.DataFrame, key, entry: str) -> tuple[int, int, str]:
     return n_ok, len(rows), "; ".join(r.strip().splitlines()[0][:160] for r in reasons)
 
 
+@per_machine
 def joss_tables(df_all: pd.DataFrame, caption: str) -> list[Table]:
     """The JOSS paper's Table 1 layout, one table per (data set, k) at its largest n, k-medoids family.
 
@@ -191,6 +245,7 @@ def joss_tables(df_all: pd.DataFrame, caption: str) -> list[Table]:
     return tables
 
 
+@per_machine
 def runtime_table(df_all: pd.DataFrame, caption: str, tag: str = "") -> list[Table]:
     """Median fit time and interquartile range over seeds, per implementation, n and k.
 
@@ -300,6 +355,7 @@ def pam_times(ok: pd.DataFrame, base: str, dataset: str, k: int, n: int, dtype: 
         f"extrapolated from n = {', '.join(f'{int(x):,}' for x in med.index)} with fitted slope {b:.2f}")
 
 
+@per_machine
 def speedup_table(df_all: pd.DataFrame, caption: str) -> list[Table]:
     """Speed-up of each implementation over PAM (median times), as a function of k."""
     ok = ok_rows(df_all)
@@ -342,6 +398,7 @@ def speedup_table(df_all: pd.DataFrame, caption: str) -> list[Table]:
     return tables
 
 
+@per_machine
 def diss_table(df_all: pd.DataFrame, caption: str) -> list[Table]:
     d = df_all[df_all["diss_time"].notna() & (df_all["diss_time"].astype(str) != "")].copy()
     if d.empty:
@@ -474,6 +531,7 @@ def _fit_wall(r) -> str:
     return out + (f" ({fmt(wall, 3)})" if wall is not None and math.isfinite(wall) else "")
 
 
+@per_machine
 def joss_paper_tables(df_all: pd.DataFrame, caption: str) -> list[Table]:
     """The JOSS paper's Table 1 beside ours, as ratios to kmedoids FasterPAM of the same run.
 

@@ -1,6 +1,6 @@
 """Cost of verifying a cached distance matrix versus recomputing it.
 
-Run ``python -m bench_core.perf_cache [N]`` (default N = 10,000) with BLAS pinned
+Run ``python -m bench_core.experiments.cache_hash_cost [N]`` (default N = 10,000) with BLAS pinned
 to one thread (``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1``). For MNIST (d = 784)
 and 2-d blobs, float64 and float32, it prints the time to compute the Euclidean
 matrix (:func:`bench_core.dissimilarity.dissimilarity`, best of 2), the time to
@@ -33,8 +33,8 @@ def _best(fn, repeat: int) -> tuple[float, float]:
 
 
 def measure(n: int = 10000) -> list[dict]:
-    from .datasets import get_dataset
-    from .dissimilarity import cache_path, cached_dissimilarity, dissimilarity, file_digest
+    from ..datasets import get_dataset
+    from ..dissimilarity import cache_path, cached_dissimilarity, dissimilarity, file_digest
 
     rows = []
     for name, params in (("mnist", {}), ("blobs", {"d": 2, "k": 5})):
