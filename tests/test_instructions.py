@@ -115,6 +115,36 @@ def test_disabled_by_environment(monkeypatch):
         ins.measure([("fasterpam/reference", None)])
 
 
+def test_suite_shape_and_skips():
+    import inspect
+
+    from suites import bench_instructions as bi
+
+    classes = [bi.PAMInstructions, bi.MSCInstructions, bi.SilhouetteInstructions,
+               bi.SamplingInstructions, bi.KMeansInstructions, bi.KMedianInstructions]
+    assert inspect.isabstract(bi.InstructionCounts)  # asv discovers only the families
+    assert {c.family for c in classes} == set(bi.PROFILE)
+    for cls in classes:
+        names = cls.params[0]
+        assert names and all("/torch" not in n and "parallel" not in n for n in names), names
+        assert cls.param_names == ["implementation", *cls.axes]
+        assert max(cls.params[cls.param_names.index("n")]) <= 2000
+    assert "fasterpam/reference" in bi.PAMInstructions.params[0]
+    assert bi.InstructionCounts.track_instructions.unit == "instructions"
+    bench = bi.PAMInstructions()
+    with pytest.raises(NotImplementedError, match="no valgrind here"):
+        bench.setup({"unavailable": "no valgrind here"}, "fasterpam/reference", "mnist", 200, 5, "float64")
+    cache = {"counts": {("fasterpam/reference", 200): {"instructions": 7, "ll_misses": 1},
+                        ("pam/kmedoids", 200): "pam/kmedoids: RuntimeError: boom"},
+             "skipped": {("pam/kmedoids", 500): "peers are counted at n=200 only"}}
+    bench.setup(cache, "fasterpam/reference", "mnist", 200, 5, "float64")
+    assert bench.track_instructions(cache) == 7 and bench.track_ll_misses(cache) == 1
+    with pytest.raises(NotImplementedError, match="counted at n=200 only"):
+        bench.setup(cache, "pam/kmedoids", "mnist", 500, 5, "float64")
+    with pytest.raises(RuntimeError, match="boom"):
+        bench.setup(cache, "pam/kmedoids", "mnist", 200, 5, "float64")
+
+
 # ---------------------------------------------------------------------------- under Valgrind
 
 def _task(n: int = 200, k: int = 4) -> Task:
@@ -149,7 +179,7 @@ def test_failure_of_one_implementation_is_reported_not_fatal():
 INJECTED = '''
 
 # --- injected by tests/test_instructions.py in a throwaway copy: FasterPAM's kernel
-# --- also runs on the leading {fraction} x {fraction} block of the matrix (about 5 % more work)
+# --- also runs on the first {fraction} of the rows and columns (about 5 % more work)
 _kmbench_kernel = fasterpam_kernel
 
 
