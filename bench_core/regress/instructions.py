@@ -159,8 +159,10 @@ def measure(tasks: Sequence[tuple[str, Any]], *, repeats: int = 1, warmup: int =
         cmd = [valgrind_path(), "--tool=callgrind", "--instr-atstart=no", "--collect-atstart=no",
                f"--cache-sim={'yes' if cache_sim else 'no'}", *(CACHE_CONFIG if cache_sim else ()),
                f"--callgrind-out-file={work / 'callgrind.out'}", "--log-file=" + str(work / "valgrind.log"),
-               python, "-m", "bench_core.regress.instructions", str(work / "tasks.pkl"),
-               str(work / "status.json"), str(repeats), str(warmup)]
+               # -P and relative paths: the client's sys.path and argv are the same in every
+               # run (a random folder name would change dictionary layouts, hence counts)
+               python, "-P", "-m", "bench_core.regress.instructions", "tasks.pkl", "status.json",
+               str(repeats), str(warmup)]
         env = deterministic_env(pythonpath or _package_root())
         try:
             proc = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=timeout)
