@@ -212,3 +212,27 @@ def test_injected_five_percent_is_caught_by_instructions(tmp_path):
     cmp = r.compare(*sets)
     assert _status(cmp, key[0]) == "more-instructions", cmp.format()
     assert cmp.signals() == {"instructions": 1}
+
+
+def test_drive_recounts_and_marks_varying_counts(monkeypatch):
+    """The drive's recount: a count that changes in either commit is non-deterministic."""
+    from bench_core.regress import drive
+
+    key = (f"{B}.track_instructions", P)
+    other = (key[0], ("'pam/reference'", *P[1:]))
+    base = _set({key[0]: 1_000_000})
+    base.values[other] = 1_000_000
+    head = _set({key[0]: 1_100_000})
+    head.values[other] = 1_100_000
+    again = {"base": {key: 1_000_000, other: 1_000_000}, "head": {key: 1_100_000, other: 1_090_000}}
+    calls = []
+    monkeypatch.setattr(drive, "run_asv", lambda sha, tree, **kw: calls.append((sha, kw["bench"])))
+    monkeypatch.setattr(drive, "load_results", lambda f: ResultSet("x", f, "e", "m", again[f]))
+    cmp = r.compare(base, head)
+    assert cmp.counts()["more-instructions"] == 2
+    drive._confirm_instructions(cmp, [("b" * 40, "tb", ""), ("h" * 40, "th", "")], ["base", "head"],
+                                {}, lambda m: None)
+    st = {(row.benchmark, row.params): row.status for row in cmp.rows}
+    assert st[key] == "more-instructions" and st[other] == "non-deterministic"
+    assert [c[0][0] for c in calls] == ["h", "b"]  # HEAD first, then BASE
+    assert any("non-deterministic" in n for n in cmp.notes)
