@@ -182,7 +182,10 @@ def regress_commits(base: str, head: str, *, root: Path = ROOT, machine: str = D
         return cmp
 
 
-def _regex(names: list[str]) -> str:
+def _regex(rows: list) -> str:
+    """asv's ``--bench`` for exactly these combinations: asv matches a parameterised
+    benchmark as ``name(param0, param1, ...)``, a plain one as ``name``."""
+    names = sorted({r.benchmark + (f"({', '.join(r.params)})" if r.params else "") for r in rows})
     return "^(" + "|".join(re.escape(n) for n in names) + ")$"
 
 
@@ -196,7 +199,7 @@ def _confirm_slower(cmp: Comparison, prepared, files, confirm: int, opts, compar
         say(f"kmbench regress: confirming {len(slow)} slower combination(s) of {len(names)} "
             f"benchmark(s), round {i + 1}")
         for sha, tree, _ in reversed(prepared):
-            run_asv(sha, tree, bench=[_regex(names)], fresh=False, **opts)
+            run_asv(sha, tree, bench=[_regex(slow)], fresh=False, **opts)
         again = compare(load_results(files[0]), load_results(files[1]), **compare_kwargs)
         status = {(r.benchmark, r.params): r for r in again.rows}
         for r in slow:
@@ -217,10 +220,9 @@ def _confirm_instructions(cmp: Comparison, prepared, files, opts, say) -> None:
     more = [r for r in cmp.rows if r.status == "more-instructions"]
     if not more:
         return
-    names = sorted({r.benchmark for r in more})
     say(f"kmbench regress: counting the instructions of {len(more)} combination(s) again, HEAD then BASE")
     for sha, tree, _ in reversed(prepared):
-        run_asv(sha, tree, bench=[_regex(names)], fresh=False, **opts)
+        run_asv(sha, tree, bench=[_regex(more)], fresh=False, **opts)
     base_again, head_again = (load_results(f).values for f in files)
     n_nd = 0
     for r in more:
