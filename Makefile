@@ -67,10 +67,13 @@ clean:
 
 # asv (suites/, asv.conf.json): the quick profile once in the current .venv, so that a
 # broken suite fails CI; then asv publish, its JavaScript vendored for offline viewing.
+# The instruction profile (Valgrind, about 4 CPU minutes) is left to `make regress`
+# unless ASV_INSTRUCTIONS=1; tests/test_instructions.py checks it in `make test`.
 ASV_MACHINE ?= kmbench-ci
+ASV_INSTRUCTIONS ?= 0
 asv-quick: build
 	$(VPY) -m asv machine --yes --machine $(ASV_MACHINE) >/dev/null
-	KMBENCH_ASV_PROFILE=quick $(VPY) -m asv run -E existing:$(CURDIR)/$(VPY) --quick --show-stderr \
+	KMBENCH_ASV_PROFILE=quick KMBENCH_INSTRUCTIONS=$(ASV_INSTRUCTIONS) $(VPY) -m asv run -E existing:$(CURDIR)/$(VPY) --quick --show-stderr \
 	  --machine $(ASV_MACHINE) --set-commit-hash $$(git rev-parse HEAD)
 	-$(VPY) -m bench_core.asv_html || echo "kmbench: asv publish failed; the results are in results/asv"
 
