@@ -13,7 +13,7 @@ STAMP  := $(VENV)/.kmbench-deps
 TORCH  ?= torch==2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: all venv build test bench lint clean validate asv-quick regress browser docs peers-system
+.PHONY: all venv build test bench lint clean validate asv-quick regress browser docs peers-system valgrind
 
 all: test
 
@@ -39,7 +39,7 @@ build: $(STAMP)
 # The documentation site and the tests (tests/test_docs.py checks the built site), then the
 # agreement matrix against the external libraries and one pass of the asv quick profile,
 # so that a broken page, suite or a lost agreement fails CI.
-test: build browser peers-system docs
+test: valgrind build browser peers-system docs
 	$(VENV)/bin/ruff check -q bench_core suites tests setup.py docs
 	KMBENCH_DOCS_HTML=$(CURDIR)/docs/_build/html $(VPY) -m pytest -q $(PYTEST_ARGS)
 	$(VENV)/bin/kmbench validate --quick
@@ -93,17 +93,39 @@ docs: build
 
 # asv (suites/, asv.conf.json): the quick profile once in the current .venv, so that a
 # broken suite fails CI; then asv publish, its JavaScript vendored for offline viewing.
+# The instruction profile (Valgrind, about 4 CPU minutes) is left to `make regress`
+# unless ASV_INSTRUCTIONS=1; tests/test_instructions.py checks it in `make test`.
 ASV_MACHINE ?= kmbench-ci
+ASV_INSTRUCTIONS ?= 0
 asv-quick: build
 	$(VPY) -m asv machine --yes --machine $(ASV_MACHINE) >/dev/null
-	KMBENCH_ASV_PROFILE=quick $(VPY) -m asv run -E existing:$(CURDIR)/$(VPY) --quick --show-stderr \
+	KMBENCH_ASV_PROFILE=quick KMBENCH_INSTRUCTIONS=$(ASV_INSTRUCTIONS) $(VPY) -m asv run -E existing:$(CURDIR)/$(VPY) --quick --show-stderr \
 	  --machine $(ASV_MACHINE) --set-commit-hash $$(git rev-parse HEAD)
 	-$(VPY) -m bench_core.asv_html || echo "kmbench: asv publish failed; the results are in results/asv"
 
-# Regression gate: benchmark BASE and HEAD on the quick profile and compare (kmbench regress).
-# Exit 1: regression; 3: failed/skipped/missing benchmarks; 4: a commit produced no results.
+# Valgrind for the instruction-count profile (suites/bench_instructions.py): Debian's
+# valgrind (its <valgrind/callgrind.h> is compiled into bench_core.regress._callgrind),
+# installed only when missing and when running as root with apt-get; otherwise the
+# instruction profile is skipped with the reason and only wall time is gated.
+valgrind:
+	@if command -v valgrind >/dev/null 2>&1 && [ -f /usr/include/valgrind/callgrind.h ]; then \
+	  echo "kmbench: valgrind found"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends valgrind) \
+	  || echo "kmbench: installing valgrind failed; instruction counts will be skipped (wall time still gated)"; \
+	else \
+	  echo "kmbench: valgrind missing and not root with apt-get; instruction counts will be skipped (wall time still gated)"; \
+	fi
+
+# Regression gate: benchmark BASE and HEAD on the quick profile plus the instruction
+# profile (Valgrind) and compare (kmbench regress): instructions gated at x$(INSTR_FACTOR),
+# wall time at x$(FACTOR). Exit 1: regression (the report names the signal);
+# 3: failed/skipped/missing benchmarks; 4: a commit produced no results.
 BASE ?= HEAD~1
 HEAD ?= HEAD
+FACTOR ?= 1.5
+INSTR_FACTOR ?= 1.03
 REGRESS_ARGS ?=
-regress: build
-	$(VENV)/bin/kmbench regress $(BASE) $(HEAD) --machine $(ASV_MACHINE) $(REGRESS_ARGS)
+regress: valgrind build
+	$(VENV)/bin/kmbench regress $(BASE) $(HEAD) --machine $(ASV_MACHINE) --factor $(FACTOR) \
+	  --instr-factor $(INSTR_FACTOR) $(REGRESS_ARGS)

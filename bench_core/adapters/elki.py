@@ -214,8 +214,9 @@ def _version() -> str:
     return what.replace("ELKI ", "") if ok else "not installed"
 
 
+#: "subprocess": ELKI runs in a Java child (not counted by the in-process instruction profile).
 _COMMON = dict(family="kmedoids", input="both", language="Java", requires=("bench_core.adapters._need_elki",),
-               version=_version)
+               version=_version, tags=("subprocess",))
 _NOTE = ("ELKI computes the Euclidean distances from the points itself (0.7.1 reads a precomputed "
          "matrix only as text or its own binary cache); start medoids written first, FirstKInitialMeans")
 
@@ -228,7 +229,7 @@ register("alternating/elki", _runner("KMedoidsEM"), reference="alternating/refer
               "alternation (assign all, then update all medoids) of alternating/reference, already after its "
               "first pass (-kmeans.maxiter 1 gives the final result); the JOSS paper shows the same small gap "
               "(19,238,868 vs 19,238,742). " + _NOTE, **_COMMON)
-register("clara/elki", clara, family="sampling", input="points", language="Java",
+register("clara/elki", clara, family="sampling", input="points", language="Java", tags=("subprocess",),
          requires=("bench_core.adapters._need_elki",), version=_version, reference="clara/reference",
          agreement="differs", supports_init=False,
          description="ELKI 0.7.1 CLARA: PAM (BUILD) on 5 samples of 40 + 2k, -clara.random seed",

@@ -161,7 +161,9 @@ def _version() -> str:
     return what.split(" (")[0].replace("cluster ", "") if ok else "not installed"
 
 
-_COMMON = dict(family="kmedoids", language="R (C)", requires=("bench_core.adapters._need_r",), version=_version)
+#: "subprocess": R runs in an Rscript child (not counted by the in-process instruction profile).
+_COMMON = dict(family="kmedoids", language="R (C)", requires=("bench_core.adapters._need_r",), version=_version,
+               tags=("subprocess",))
 _SAME = "from the same start medoids (pam(medoids = start)); time measured inside R around pam()"
 
 register("pam/r-cluster", _pam_runner("original"), reference="pam/reference", agreement="identical",
@@ -191,7 +193,7 @@ register("build/r-cluster", _pam_runner("original", mode="build"), reference="bu
          agreement="identical", supports_init=False,
          description="cluster::pam(do.swap = FALSE): BUILD only", note="greedy BUILD, deterministic",
          **_COMMON)
-register("clara/r-cluster", clara, family="sampling", input="points", language="R (C)",
+register("clara/r-cluster", clara, family="sampling", input="points", language="R (C)", tags=("subprocess",),
          requires=("bench_core.adapters._need_r",), version=_version, reference="clara/reference",
          agreement="differs", supports_init=False,
          description="cluster::clara(X, samples = 5, sampsize = 40 + 2k, rngR = TRUE, pamLike = TRUE), "

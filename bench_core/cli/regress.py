@@ -3,9 +3,15 @@
 Two ways in:
 
 * ``kmbench regress BASE HEAD`` benchmarks two commits (quick profile, current
-  ``.venv``, the working tree's suites) and compares them;
+  ``.venv``, the working tree's suites, the instruction profile under Valgrind
+  when it is installed) and compares them;
 * ``kmbench regress --results A.json B.json`` compares two stored asv result files
   (a path, or a commit name looked up in ``results/asv/<machine>/``).
+
+Signals: instruction counts (``track_instructions``) at ``--instr-factor``
+(default 1.03; a count that varies between runs of one commit is not gated),
+wall time (``time_*``) at ``--factor`` (default 1.5), tracked losses at
+``--loss-rtol``; the report names the signal that fired.
 
 Exit codes: 0 pass, 1 regression, 2 usage error, 3 incomplete (failed, skipped or
 missing benchmarks), 4 no environment (a commit produced no results).
@@ -15,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 
@@ -30,6 +37,15 @@ def add_parser(sub) -> None:
                    help="compare two stored asv result files (paths, or commits with stored results)")
     p.add_argument("--factor", type=float, default=r.DEFAULT_FACTOR,
                    help="a time_* benchmark slower than this factor is a regression (default %(default)s)")
+    p.add_argument("--instr-factor", type=float, default=r.DEFAULT_INSTR_FACTOR,
+                   help="a track_instructions count above this factor is a regression (default %(default)s)")
+    p.add_argument("--nd-rtol", type=float, default=r.DEFAULT_ND_RTOL,
+                   help="an instruction count varying by more than this between runs of one commit is "
+                        "non-deterministic and not gated (default %(default)s)")
+    p.add_argument("--ll-factor", type=float, default=None,
+                   help="also gate the simulated last-level cache misses at this factor (default: report only)")
+    p.add_argument("--no-instructions", action="store_true",
+                   help="skip the instruction profile (Valgrind) when benchmarking commits")
     p.add_argument("--loss-rtol", type=float, default=r.DEFAULT_LOSS_RTOL,
                    help="relative tolerance before a tracked loss counts as worse (default %(default)s)")
     p.add_argument("--mem-factor", type=float, default=None,
@@ -59,7 +75,12 @@ def run(args: argparse.Namespace) -> int:
 
     root = args.root if args.root is not None else r.ROOT
     kwargs = dict(factor=args.factor, loss_rtol=args.loss_rtol, mem_factor=args.mem_factor,
-                  min_time=args.min_time, strict=args.strict)
+                  min_time=args.min_time, strict=args.strict, instr_factor=args.instr_factor,
+                  nd_rtol=args.nd_rtol, ll_factor=args.ll_factor)
+    if args.no_instructions:
+        from ..regress.instructions import DISABLE_ENV
+
+        os.environ[DISABLE_ENV] = "0"  # read by suites/bench_instructions.py in asv's processes
     if args.results:
         if args.commits:
             raise ValueError("give either BASE HEAD commits or --results A B, not both")
