@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validation import check_choice, check_points
 from .atomic import atomic_write
 from .environment import ROOT
+from .input_checks import check_choice, check_points
 
 METRICS = ("euclidean", "sqeuclidean", "manhattan", "cosine")
 CACHE_DIR = Path(os.environ.get("KMBENCH_CACHE", ROOT / "datasets" / "cache"))

@@ -30,12 +30,12 @@ def start_rng(seed: int | None, n: int, k: int) -> np.random.Generator:
 
 def rng_for(random_state, n: int, k: int) -> np.random.Generator:
     """The generator of a start: an int seed gives the one start's :func:`start_rng`;
-    a Generator or RandomState is used as given (see :func:`~bench_core._validation.check_random_state`)."""
+    a Generator or RandomState is used as given (see :func:`~bench_core.input_checks.check_random_state`)."""
     import numbers
 
     if random_state is None or (isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool)):
         return start_rng(None if random_state is None else int(random_state), n, k)
-    from ._validation import check_random_state
+    from .input_checks import check_random_state
 
     return check_random_state(random_state)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench_core import _validation as v
+from bench_core import input_checks as v
 from bench_core.cli import main
 from bench_core.environment import record, summary_line
 from bench_core.result import ClusteringResult

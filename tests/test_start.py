@@ -9,12 +9,12 @@ import pytest
 
 from bench_core import registry, start
 from bench_core.adapters._common import start_medoids
+from bench_core.agreement import Case, _Data
 from bench_core.algorithms.init import initial_medoids as reference_init
 from bench_core.environment import ROOT
 from bench_core.result import ClusteringResult
 from bench_core.results_io import ResultsFile
 from bench_core.runner import GridSpec, run_grid
-from bench_core.validate import Case, _Data
 
 N, K, SEED = 1000, 10, 0
 

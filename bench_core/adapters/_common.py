@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_diss, check_medoids, check_points, check_random_state
+from ..input_checks import check_diss, check_medoids, check_points, check_random_state
 from ..registry import Task
 from ..result import ClusteringResult
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_diss, check_medoids, check_positive_int
+from ..input_checks import check_diss, check_medoids, check_positive_int
 from ._common import assign_nearest
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_diss, check_k, check_positive_int
+from ..input_checks import check_diss, check_k, check_positive_int
 from ..result import ClusteringResult
 from ._build import build_kernel
 from ._common import assign_nearest

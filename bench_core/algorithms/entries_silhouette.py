@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_diss, check_labels, check_medoids
+from ..input_checks import check_diss, check_labels, check_medoids
 from ..registry import Task, register, register_algorithm
 from ..result import ClusteringResult
 from .assignment import assign

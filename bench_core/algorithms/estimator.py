@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._validation import check_choice, check_k
+from ..input_checks import check_choice, check_k
 from . import pam as _pam
 from .init import INITS
 

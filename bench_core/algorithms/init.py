@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from .._validation import check_choice, check_diss, check_k
+from ..input_checks import check_choice, check_diss, check_k
 from ..start import rng_for
 
 INITS = ("random", "first", "build", "k-medoids++", "lab")

@@ -34,7 +34,7 @@ from contextlib import nullcontext
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .._validation import (
+from ..input_checks import (
     check_choice,
     check_k,
     check_points,

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import (
+from ..input_checks import (
     check_choice,
     check_k,
     check_points,

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import check_choice, check_diss, check_points, check_positive_int
+from ..input_checks import check_choice, check_diss, check_points, check_positive_int
 
 METHODS = ("kmeans", "kmedian", "kmedoids")
 METRIC = {"kmeans": "euclidean", "kmedian": "manhattan"}

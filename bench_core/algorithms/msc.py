@@ -30,7 +30,7 @@ import numbers
 
 import numpy as np
 
-from .._validation import check_choice, check_diss, check_k, check_medoids, check_positive_int
+from ..input_checks import check_choice, check_diss, check_k, check_medoids, check_positive_int
 from ..result import ClusteringResult
 from ._dynmsc import dynmsc_run
 from ._fastermsc import fastermsc_run

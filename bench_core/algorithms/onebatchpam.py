@@ -30,7 +30,7 @@ import math
 
 import numpy as np
 
-from .._validation import check_choice, check_k, check_points, check_positive_int
+from ..input_checks import check_choice, check_k, check_points, check_positive_int
 from ..result import ClusteringResult
 from . import _onebatchpam
 

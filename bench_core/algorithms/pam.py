@@ -26,7 +26,7 @@ import numbers
 
 import numpy as np
 
-from .._validation import (
+from ..input_checks import (
     check_choice,
     check_diss,
     check_k,

@@ -44,14 +44,14 @@ import numbers
 
 import numpy as np
 
-from .._validation import (
+from ..dissimilarity import METRICS, dissimilarity, finish_block, prepare_rows, squared_block
+from ..input_checks import (
     check_choice,
     check_k,
     check_points,
     check_positive_int,
     check_random_state,
 )
-from ..dissimilarity import METRICS, dissimilarity, finish_block, prepare_rows, squared_block
 from ..result import ClusteringResult
 
 _BLOCK_BYTES = 32 << 20

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_diss, check_labels, check_medoids, check_positive_int
+from ..input_checks import check_diss, check_labels, check_medoids, check_positive_int
 from ._silhouette import medoid_silhouette_sum, silhouette_sum
 
 

@@ -28,8 +28,8 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .. import registry
+    from ..agreement import QUICK_CASES, full_cases, run_validation, summarize, write_reports
     from ..environment import ROOT, record
-    from ..validate import QUICK_CASES, full_cases, run_validation, summarize, write_reports
     from . import UsageError
 
     known_algos = sorted({e.algorithm for e in registry.entries()})

@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .._validation import check_choice, check_points
 from ..dissimilarity import _CANCEL, METRICS, check_memory
+from ..input_checks import check_choice, check_points
 from ._device import free_device_memory, from_numpy, resolve_device, torch_dtype
 
 BLOCK_BYTES = 1 << 30

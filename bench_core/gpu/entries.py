@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 
-from .._validation import check_labels, check_medoids
+from ..input_checks import check_labels, check_medoids
 from ..registry import Task, register
 from ..result import ClusteringResult
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .._validation import check_k, check_points, check_positive_int, check_random_state
+from ..input_checks import check_k, check_points, check_positive_int, check_random_state
 from ..result import ClusteringResult
 from ._device import device_name, from_numpy, resolve_device
 

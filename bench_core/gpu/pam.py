@@ -35,7 +35,7 @@ import numbers
 import numpy as np
 import torch
 
-from .._validation import (
+from ..input_checks import (
     check_choice,
     check_diss,
     check_k,

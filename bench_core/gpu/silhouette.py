@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .._validation import check_labels, check_medoids
+from ..input_checks import check_labels, check_medoids
 from .pam import prepare
 
 

@@ -40,7 +40,8 @@ import time
 import numpy as np
 import torch
 
-from .._validation import (
+from ..algorithms.pam import TOL
+from ..input_checks import (
     check_choice,
     check_k,
     check_labels,
@@ -48,7 +49,6 @@ from .._validation import (
     check_positive_int,
     check_random_state,
 )
-from ..algorithms.pam import TOL
 from ..result import ClusteringResult
 from ._device import device_name, sum64, synchronize
 from .pam import _State

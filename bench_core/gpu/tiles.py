@@ -34,8 +34,8 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from .._validation import check_choice, check_points
 from ..dissimilarity import _CANCEL, METRICS, InsufficientMemoryError, prepare_rows
+from ..input_checks import check_choice, check_points
 from ._device import free_device_memory, from_numpy, resolve_device, torch_dtype
 
 CPU_BUDGET = 256 << 20       # bytes of tile work arrays on the CPU by default

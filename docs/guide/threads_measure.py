@@ -16,10 +16,10 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from bench_core._validation import check_diss
 from bench_core.algorithms import msc, pam, silhouette
 from bench_core.datasets import get_dataset
 from bench_core.dissimilarity import dissimilarity
+from bench_core.input_checks import check_diss
 
 
 def _time(f, cpu=None):

@@ -8,10 +8,10 @@ import json
 import numpy as np
 import pytest
 
-from bench_core import registry, validate
+from bench_core import agreement, registry
+from bench_core.agreement import Case, compare, run_validation, status_of, summarize, write_reports
 from bench_core.registry import Entry, Task
 from bench_core.result import ClusteringResult
-from bench_core.validate import Case, compare, run_validation, status_of, summarize, write_reports
 
 CASES = [Case("blobs", 60, 3, "float64", 0), Case("blobs", 60, 3, "float32", 1)]
 
@@ -101,7 +101,7 @@ def test_verdicts_and_statuses(fake_registry):
     assert {r.status for r in got["fakealgo/missing"]} == {"skipped"}
     assert "no_such_module" in got["fakealgo/missing"][0].detail
     assert {r.verdict for r in got["otheralgo/noref"]} == {"no reference"}
-    assert validate.exit_code(rows) == 1
+    assert agreement.exit_code(rows) == 1
     sums = {s.name: s for s in summarize(rows)}
     assert sums["fakealgo/worse"].status == "FAIL" and sums["fakealgo/worse"].worst_gap_pct > 0
     assert sums["fakealgo/known"].note == "a different algorithm"
@@ -110,7 +110,7 @@ def test_verdicts_and_statuses(fake_registry):
 
 def test_only_agreeing_pairs_exit_zero(fake_registry):
     rows = run_validation(CASES, algorithms=["fakealgo"], implementations=["same", "known", "missing"])
-    assert validate.exit_code(rows) == 0
+    assert agreement.exit_code(rows) == 0
 
 
 def test_same_start_for_implementation_and_reference(fake_registry, monkeypatch):
@@ -177,7 +177,7 @@ def test_reports_written_atomically(fake_registry, tmp_path):
 def test_cli_exit_codes(fake_registry, tmp_path, monkeypatch, capsys):
     from bench_core.cli import main
 
-    monkeypatch.setattr(validate, "QUICK_CASES", tuple(CASES[:1]))
+    monkeypatch.setattr(agreement, "QUICK_CASES", tuple(CASES[:1]))
     assert main(["validate", "--quick", "-a", "fakealgo", "--out", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert "FAIL fakealgo/worse" in out
