@@ -63,8 +63,8 @@ from typing import Any, TextIO
 
 from .. import registry
 from ..results_io import ResultsFile
-from .grid import GridSpec, Run, expand, run_id
-from .loop import DataGroup, RunSummary, base_row, run_one, skip_reason
+from .grid import GridSpec, Run
+from .loop import DataGroup, RunSummary, base_row, open_grid, run_one, skip_reason
 from .progress import Progress
 
 #: The worker resource one timed run takes; each kmbench worker has one unit.
@@ -459,23 +459,6 @@ class _DaskProgress(Progress):
         return f"{super()._bar()} on {self.workers} worker{'s' if self.workers != 1 else ''}"
 
 
-def _carried_state(existing, plan: list[Run], ids: list[str]) -> tuple[dict, dict]:
-    """Budgets spent and timeouts from the rows already in the file (as the local runner carries them)."""
-    spent: dict[tuple, float] = {}
-    timed_out: dict[tuple, int | None] = {}
-    if existing is not None and len(existing):
-        by_id = dict(zip(ids, plan, strict=True))
-        for rid, status, ft in existing[["run_id", "status", "fit_time"]].itertuples(index=False):
-            r = by_id.get(rid)
-            if r is None:
-                continue
-            if status == "ok" and ft == ft:
-                spent[r.cell] = spent.get(r.cell, 0.0) + float(ft)
-            if status == "timeout":
-                timed_out[r.cell] = r.n
-    return spent, timed_out
-
-
 def _plugin_paths() -> tuple[str, ...]:
     from .. import plugins
 
@@ -500,24 +483,12 @@ def run_grid_dask(specs: list[GridSpec], results: ResultsFile, client, *, resume
 
     from ..environment import record
 
-    plan = expand(specs)
-    if results.exists() and not (resume or overwrite):
-        raise FileExistsError(f"{results.path} exists; pass --resume to continue it or --overwrite")
-    if not results.exists() or overwrite:
-        results.create(overwrite=overwrite)
-    else:
-        results.check_header()
-    existing = results.load() if results.exists() else None
-    done_ids = results.finished_ids() if resume else set()
-    eid = results.add_environment(record())  # the client's machine: skipped rows and the command
-    if command:
-        results.add_command(command, env_id=eid, time=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                            dask=True)
-
-    ids = [run_id(r, specs[r.spec_index]) for r in plan]
-    todo = [(pos, r, i) for pos, (r, i) in enumerate(zip(plan, ids, strict=True)) if i not in done_ids]
-    summary = RunSummary(results, planned=len(plan), resumed=len(plan) - len(todo))
-    spent, timed_out = _carried_state(existing, plan, ids)
+    # the client's machine: skipped rows and the command
+    state = open_grid(specs, results, resume=resume, overwrite=overwrite, command=command,
+                      environment=record(), dask=True)
+    plan, ids, eid, summary = state.plan, state.ids, state.eid, state.summary
+    todo = [(pos, r, i) for pos, (r, i) in enumerate(zip(plan, ids, strict=True)) if i not in state.done]
+    spent, timed_out = state.spent, state.timed_out
     entries = {e.name: e for e in registry.entries()}
     plugin_paths = _plugin_paths()
     session = uuid.uuid4().hex[:8]

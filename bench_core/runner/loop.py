@@ -105,38 +105,10 @@ def run_grid(specs: list[GridSpec], results: ResultsFile, *, resume: bool = Fals
     from ..environment import record
 
     plan = expand(specs)
-    if results.exists() and not (resume or overwrite):
-        raise FileExistsError(f"{results.path} exists; pass --resume to continue it or --overwrite")
-    if not results.exists() or overwrite:
-        results.create(overwrite=overwrite)
-    else:
-        results.check_header()
-    existing = results.load() if results.exists() else None
-    done_ids = results.finished_ids() if resume else set()
-
-    n_threads = max(s.n_threads for s in specs)
-    pin_thread_env(n_threads)
-    eid = results.add_environment(record(gpu=any("torch" in r.entry for r in plan)))
-    if command:
-        results.add_command(command, env_id=eid, time=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-
-    ids = [run_id(r, specs[r.spec_index]) for r in plan]
-    todo = [(r, i) for r, i in zip(plan, ids, strict=True) if i not in done_ids]
-    summary = RunSummary(results, planned=len(plan), resumed=len(plan) - len(todo))
-
-    # Budgets and timeouts carry over from the rows already in the file.
-    spent: dict[tuple, float] = {}
-    timed_out: dict[tuple, int | None] = {}
-    if existing is not None and len(existing):
-        by_id = {i: r for r, i in zip(plan, ids, strict=True)}
-        for rid, status, ft in existing[["run_id", "status", "fit_time"]].itertuples(index=False):
-            r = by_id.get(rid)
-            if r is None:
-                continue
-            if status == "ok" and ft == ft:
-                spent[r.cell] = spent.get(r.cell, 0.0) + float(ft)
-            if status == "timeout":
-                timed_out[r.cell] = r.n
+    pin_thread_env(max(s.n_threads for s in specs))  # before the environment record, which notes them
+    state = open_grid(specs, results, resume=resume, overwrite=overwrite, command=command, plan=plan,
+                      environment=record(gpu=any("torch" in r.entry for r in plan)))
+    todo, summary, spent, timed_out, eid = state.todo, state.summary, state.spent, state.timed_out, state.eid
 
     prog = Progress(len(todo), stream=stream, enabled=progress)
     group = DataGroup()
@@ -158,6 +130,64 @@ def run_grid(specs: list[GridSpec], results: ResultsFile, *, resume: bool = Fals
         raise
     prog.close()
     return summary
+
+
+@dataclass
+class GridState:
+    """A grid opened against its results file: what is planned, what is left, what carries over."""
+
+    plan: list[Run]
+    ids: list[str]
+    done: set[str]
+    summary: RunSummary
+    spent: dict[tuple, float]
+    timed_out: dict[tuple, int | None]
+    eid: str
+
+    @property
+    def todo(self) -> list[tuple[Run, str]]:
+        """The runs not finished yet, in plan order, with their run ids."""
+        return [(r, i) for r, i in zip(self.plan, self.ids, strict=True) if i not in self.done]
+
+
+def open_grid(specs: list[GridSpec], results: ResultsFile, *, resume: bool, overwrite: bool,
+              command: str | None, environment: dict[str, Any], plan: list[Run] | None = None,
+              **command_info: Any) -> GridState:
+    """Plan ``specs`` and open ``results`` for them (the local and the Dask runner alike).
+
+    Refuses an existing file without ``resume``/``overwrite`` (``FileExistsError``),
+    records ``environment`` and the command, and carries over the restart budgets
+    spent and the timeouts from the rows already in the file. ``plan`` is ``expand(specs)``
+    when the caller has it already.
+    """
+    plan = expand(specs) if plan is None else plan
+    if results.exists() and not (resume or overwrite):
+        raise FileExistsError(f"{results.path} exists; pass --resume to continue it or --overwrite")
+    if not results.exists() or overwrite:
+        results.create(overwrite=overwrite)
+    else:
+        results.check_header()
+    existing = results.load() if results.exists() else None
+    done = results.finished_ids() if resume else set()
+    eid = results.add_environment(environment)
+    if command:
+        results.add_command(command, env_id=eid, time=time.strftime("%Y-%m-%dT%H:%M:%S%z"), **command_info)
+    ids = [run_id(r, specs[r.spec_index]) for r in plan]
+    spent: dict[tuple, float] = {}
+    timed_out: dict[tuple, int | None] = {}
+    if existing is not None and len(existing):
+        by_id = dict(zip(ids, plan, strict=True))
+        for rid, status, ft in existing[["run_id", "status", "fit_time"]].itertuples(index=False):
+            r = by_id.get(rid)
+            if r is None:
+                continue
+            if status == "ok" and ft == ft:
+                spent[r.cell] = spent.get(r.cell, 0.0) + float(ft)
+            if status == "timeout":
+                timed_out[r.cell] = r.n
+    left = sum(i not in done for i in ids)
+    return GridState(plan, ids, done, RunSummary(results, planned=len(plan), resumed=len(plan) - left),
+                     spent, timed_out, eid)
 
 
 def base_row(run: Run, rid: str, spec: GridSpec, entry: registry.Entry, eid: str) -> dict[str, Any]:
