@@ -24,6 +24,16 @@ def test_perf_preset_quick(name, tmp_path):
         assert "against each peer, side by side" in text, text[:2000]
     assert str(ROOT) not in text  # paths relative to the project
     assert PRESETS[name].quick_grids
+    if name == "perf-kmeans":  # the README's headline block is written from these stored results
+        readme = tmp_path / "README.md"
+        readme.write_text("intro\n<!-- headline:start -->\nold\n<!-- headline:end -->\ntail\n")
+        proc = subprocess.run([sys.executable, "-m", "bench_core.cli", "headline",
+                               str(tmp_path / "runs" / f"{name}-quick.csv"), "--write", str(readme)],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        body = readme.read_text()
+        assert body.startswith("intro\n<!-- headline:start -->\n| algorithm | peer |") and "old" not in body
+        assert "| k-means | scikit-learn |" in body and body.endswith("<!-- headline:end -->\ntail\n")
 
 
 def test_quick_preset_has_a_section_per_family():

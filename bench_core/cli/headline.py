@@ -42,7 +42,7 @@ def render(paths: list[str]) -> str:
     lines += ["", t.notes[0], "", "Machine: " + "; ".join(machines) + ".",
               "Results: " + ", ".join(f"`{relative(p)}`" for p in meta["sources"]) + ".",
               "Made by: " + "; ".join(f"`{c}`" for c in commands) + "; this table: `kmbench headline"
-              + (" " + " ".join(paths) if paths else "") + " --write README.md`."]
+              + (" " + " ".join(Path(relative(p)).stem for p in paths) if paths else "") + " --write README.md`."]
     return "\n".join(lines)
 
 
