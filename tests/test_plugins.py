@@ -205,8 +205,12 @@ if {kind!r} == "bad-metric":
     datasets = "toyset,blobs" if kind == "bad-dataset" else "blobs"
     proc = kmbench("run", "--plugin", str(plugin), "--algorithms", "toy", "--entries", "fasterpam/reference",
                    "--dataset", datasets, "--n", "60", "--k", "3", "--name", "t", "--no-progress", env=env)
-    df = ResultsFile(tmp_path / "runs" / "t.csv").load()
     assert "Traceback" not in proc.stderr
+    if kind == "bad-dataset":  # a data set that cannot be loaded is refused before the first run
+        assert proc.returncode == 2 and "toyset" in proc.stderr and "2-d numeric array" in proc.stderr
+        assert not (tmp_path / "runs" / "t.csv").exists()
+        return
+    df = ResultsFile(tmp_path / "runs" / "t.csv").load()
     if kind == "bad-metric":  # the run is fine; the metric's failure is recorded with it
         assert proc.returncode == 0, proc.stderr
         assert (df["status"] == "ok").all() and df["toymetric"].isna().all()

@@ -165,8 +165,8 @@ def test_pam_benchmark_lifecycle(fake_entries, tmp_path, monkeypatch):
         assert loss == pytest.approx(assign(np.asarray(task.diss), task.medoids)[1])
     finally:
         bench.teardown(cache, "fasterpam/zz-test", *values)
-    # BUILD chooses its own medoids: no start is handed over.
-    fake_entries("build/zz-test", "kmedoids")
+    # BUILD chooses its own medoids (its entry says so): no start is handed over.
+    fake_entries("build/zz-test", "kmedoids", supports_init=False)
     bench.setup(cache, "build/zz-test", *values)
     assert bench.task.medoids is None
     bench.teardown(cache, "build/zz-test", *values)

@@ -47,9 +47,9 @@ from ..input_checks import (
     check_labels,
     check_medoids,
     check_positive_int,
-    check_random_state,
 )
 from ..result import ClusteringResult
+from ..start import rng_for
 from ._device import device_name, sum64, synchronize
 from .pam import _State
 from .tiles import PointTiles, finish
@@ -96,7 +96,8 @@ def _initial(P: PointTiles, medoids, init: str, random_state, lazy: bool = True,
         if init == "first":
             return np.arange(k, dtype=np.int64)
         # bench_core.algorithms.init.initial_medoids(..., "random", random_state)
-        return np.sort(check_random_state(random_state).choice(n, size=k, replace=False)).astype(np.int64)
+        # the one start of an int seed (bench_core.start), as the reference draws it
+        return np.sort(rng_for(random_state, n, k).choice(n, size=k, replace=False)).astype(np.int64)
     if isinstance(medoids, bool | float | str) or medoids is None:
         raise ValueError(f"medoids must be k (an int) or an array of initial medoids, got {medoids!r}")
     return check_medoids(medoids, n)

@@ -250,7 +250,7 @@ def run_one(run: Run, rid: str, spec: GridSpec, entry: registry.Entry, group: Da
     init_time = None
     if fam.start == "none":  # it draws its own sample from the seed
         row["init_source"] = "implementation"
-    elif run.init == "build" or not entry.supports_init:
+    elif fam.clustering and (run.init == "build" or not entry.supports_init):  # evaluations always get it
         task.options.setdefault("init", run.init)
         row["init_source"] = "implementation"
     else:
