@@ -16,20 +16,25 @@ from ..input_checks import check_labels, check_medoids
 from .pam import prepare
 
 
+def cluster_onehot(labels, n: int, dev):
+    """Labels as clusters 0..k-1 on ``dev``: (labels, cluster sizes, (n, k) one-hot matrix), float64."""
+    _, inverse, counts = np.unique(check_labels(labels, n), return_inverse=True, return_counts=True)
+    lab = torch.as_tensor(inverse.astype(np.int64), device=dev)
+    cnt = torch.as_tensor(counts, dtype=torch.float64, device=dev)
+    onehot = torch.zeros((n, len(counts)), dtype=torch.float64, device=dev)
+    onehot.scatter_(1, lab[:, None], 1.0)
+    return lab, cnt, onehot
+
+
 def silhouette(diss, labels, samples: bool = False, *, device=None, block_rows=None,
                max_device_bytes=None):
     """Average silhouette width; ``(value, per-point values)`` with ``samples=True``."""
     M = prepare(diss, device=device, block_rows=block_rows, max_device_bytes=max_device_bytes)
     n, dev = M.n, M.device
-    lab_np = check_labels(labels, n)
-    _, inverse, counts = np.unique(lab_np, return_inverse=True, return_counts=True)
-    k = len(counts)
+    lab, cnt, onehot = cluster_onehot(labels, n, dev)
+    k = len(cnt)
     if k == 1:
         return (0.0, np.zeros(n)) if samples else 0.0
-    lab = torch.as_tensor(inverse.astype(np.int64), device=dev)
-    cnt = torch.as_tensor(counts, dtype=torch.float64, device=dev)
-    onehot = torch.zeros((n, k), dtype=torch.float64, device=dev)
-    onehot.scatter_(1, lab[:, None], 1.0)
     diag = M.diagonal().to(torch.float64)
     s = torch.empty(n, dtype=torch.float64, device=dev)
     for r0, r1, Db in M.blocks():

@@ -44,7 +44,6 @@ from ..algorithms.pam import TOL
 from ..input_checks import (
     check_choice,
     check_k,
-    check_labels,
     check_medoids,
     check_positive_int,
 )
@@ -52,6 +51,7 @@ from ..result import ClusteringResult
 from ..start import rng_for
 from ._device import device_name, sum64, synchronize
 from .pam import _State
+from .silhouette import cluster_onehot
 from .tiles import PointTiles, finish
 
 INF = float("inf")
@@ -485,15 +485,10 @@ def silhouette(X, labels, metric: str = "euclidean", samples: bool = False, *, d
     P = prepare(X, metric, dtype=dtype, device=device, memory_budget=memory_budget,
                 tile_rows=tile_rows, tile_cols=tile_cols)
     n, dev = P.n, P.device
-    lab_np = check_labels(labels, n)
-    _, inverse, counts = np.unique(lab_np, return_inverse=True, return_counts=True)
-    k = len(counts)
+    lab, cnt, onehot = cluster_onehot(labels, n, dev)
+    k = len(cnt)
     if k == 1:
         return (0.0, np.zeros(n)) if samples else 0.0
-    lab = torch.as_tensor(inverse.astype(np.int64), device=dev)
-    cnt = torch.as_tensor(counts, dtype=torch.float64, device=dev)
-    onehot = torch.zeros((n, k), dtype=torch.float64, device=dev)
-    onehot.scatter_(1, lab[:, None], 1.0)
     s = torch.empty(n, dtype=torch.float64, device=dev)
     for r0, r1 in P.row_blocks():
         S = torch.zeros((r1 - r0, k), dtype=torch.float64, device=dev)
