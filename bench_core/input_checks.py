@@ -14,7 +14,8 @@ import numpy as np
 FLOAT_DTYPES = (np.float32, np.float64)
 
 
-def check_diss(diss, *, name: str = "diss", allow_int: bool = True, n_threads: int = 1) -> np.ndarray:
+def check_diss(diss, *, name: str = "diss", allow_int: bool = True, n_threads: int = 1,
+               rows=None, scan: bool = True) -> np.ndarray:
     """Validate a dissimilarity matrix without copying it.
 
     Returns the input itself when it is already a C-contiguous float32, float64,
@@ -22,7 +23,10 @@ def check_diss(diss, *, name: str = "diss", allow_int: bool = True, n_threads: i
     dtypes or layouts are converted once. Asymmetric matrices are accepted:
     the algorithms read ``diss[m, o]`` as the cost of point ``o`` under medoid ``m``.
     NaN, infinite and negative entries are found in one streaming pass (row
-    blocks split between ``n_threads`` threads).
+    blocks split between ``n_threads`` threads). A kernel that reads only some
+    rows passes them as ``rows`` (only those are scanned); one that checks the
+    entries in its own pass passes ``scan=False`` and calls :func:`raise_for_diss`
+    when its flags are set.
     """
     if not hasattr(diss, "shape") or not hasattr(diss, "dtype"):
         diss = np.asarray(diss)
@@ -44,15 +48,33 @@ def check_diss(diss, *, name: str = "diss", allow_int: bool = True, n_threads: i
         arr = np.ascontiguousarray(diss, dtype=np.float64)
     else:
         raise ValueError(f"{name} has dtype {dt}; expected float32, float64, int32 or int64")
-    from .algorithms._scan import scan_matrix  # here: the algorithms import this module
+    if not scan:
+        return arr
+    from .algorithms._scan import scan_matrix, scan_rows  # here: the algorithms import this module
 
-    flags = scan_matrix(arr, n_threads)
-    if flags & 1:
-        raise ValueError(f"{name} contains NaN or infinite values; expected finite dissimilarities")
-    if flags & 2:
-        lo = arr.min()
-        raise ValueError(f"{name} contains negative entries (min {lo}); dissimilarities must be >= 0")
+    if rows is None:
+        flags = scan_matrix(arr, n_threads)
+    else:
+        rows = np.ascontiguousarray(rows, dtype=np.int64)
+        flags = scan_rows(arr, rows, n_threads)
+        arr_checked = arr[rows]
+    if flags:
+        raise_for_diss(arr if rows is None else arr_checked, flags, name=name)
     return arr
+
+
+def raise_for_diss(arr: np.ndarray, flags: int, *, name: str = "diss") -> None:
+    """Raise the error of a dissimilarity matrix whose scan set ``flags`` (1: NaN or
+    infinity, 2: a negative entry); the exact culprit is looked up only here."""
+    if flags & 1 and not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or infinite values; expected finite dissimilarities")
+    if flags & 2 or (flags & 1 and arr.min() < 0):
+        lo = arr.min()
+        if lo < 0:
+            raise ValueError(f"{name} contains negative entries (min {lo}); dissimilarities must be >= 0")
+    if flags & 1:
+        raise ValueError(f"{name}: sums of its entries exceed the float64 range (largest "
+                         f"{arr.max()}); expected dissimilarities small enough to add up")
 
 
 def check_points(X, *, name: str = "X", dtype=None) -> np.ndarray:

@@ -155,3 +155,41 @@ def test_registry_entries():
     assert res.loss == medoid_silhouette(D, med) == res.extras["medoid_silhouette"]
     with pytest.raises(ValueError, match="medoids"):
         registry.run("medoid_silhouette/reference", registry.Task(k=3, diss=D))
+
+
+def _with(D, i, j, value):
+    D = D.copy()
+    D[i, j] = value
+    return D
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("where", [(3, 17), (40, 2), (5, 5)])  # off-diagonal both sides, diagonal
+@pytest.mark.parametrize("value,match", [(np.nan, "NaN"), (np.inf, "infinite"), (-1.0, "negative")])
+def test_silhouette_checks_every_entry_in_its_own_pass(n_threads, where, value, match):
+    """The silhouette's input check rides on the kernel's pass (and the diagonal,
+    which that pass skips, is checked apart): every bad entry is still found."""
+    D = _with(random_diss(60, 1), *where, value)
+    with pytest.raises(ValueError, match=match):
+        silhouette(D, np.arange(60) % 3, n_threads=n_threads)
+    with pytest.raises(ValueError, match=match):  # one cluster: no kernel pass, a plain scan
+        silhouette(D, np.zeros(60, dtype=int), n_threads=n_threads)
+
+
+def test_silhouette_sums_beyond_float64_range():
+    D = random_diss(30, 2) * 1e308
+    with pytest.raises(ValueError, match="float64 range"):
+        silhouette(D, np.arange(30) % 2)
+
+
+def test_medoid_silhouette_checks_the_rows_it_reads():
+    """Only the medoid rows are read (diss[m, o]); a bad entry there is an error, a bad
+    entry elsewhere cannot change the value and is not looked at (O(nk), as kmedoids)."""
+    D = random_diss(50, 3)
+    med = [4, 20, 33]
+    for value, match in [(np.nan, "NaN"), (-2.0, "negative")]:
+        with pytest.raises(ValueError, match=match):
+            medoid_silhouette(_with(D, 20, 7, value), med)
+        with pytest.raises(ValueError, match=match):  # k = 1 reads nothing but is checked too
+            medoid_silhouette(_with(D, 4, 7, value), [4])
+        assert medoid_silhouette(_with(D, 7, 20, value), med) == medoid_silhouette(D, med)

@@ -10,9 +10,14 @@ running array, so one candidate costs one contiguous, vectorisable row pass).
 Gains never increase when a medoid is added (D only decreases), so a gain
 computed at an earlier step is an upper bound of the current one ("lazy greedy",
 Minoux 1978): at each step only candidates whose stale bound beats the best
-fresh gain are re-evaluated. This returns exactly the medoids of plain BUILD
-(the floating-point sum of one candidate is always taken in the same order, so
-it is monotone too); ties go to the lowest index.
+fresh gain are re-evaluated. The bounds are kept in a binary heap ordered by
+(bound, lower index first), and stale candidates are taken from its top in
+batches of ``BATCH`` (the same batches for any thread count, so the number of
+evaluations does not depend on it either), which threads evaluate together.
+A step ends when the top of the heap is fresh: its gain is at least every
+other bound, hence every other gain. This returns exactly the medoids of plain
+BUILD (the floating-point sum of one candidate is always taken in the same
+order, so it is monotone too); ties go to the lowest index.
 """
 
 import numpy as np
@@ -20,6 +25,10 @@ import numpy as np
 from cython.parallel cimport prange
 
 from ._common cimport dissim_t
+
+
+cdef enum:
+    BATCH = 8  # stale candidates re-evaluated together in a lazy step
 
 
 cdef inline double _row_sum(const dissim_t* row, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
@@ -66,18 +75,18 @@ def build_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
                  int n_threads=1):
     """PAM BUILD; returns the number of gain evaluations (rows read after the first step).
 
-    Threads: the row sums of the first step and the gains of the second (2 n^2
-    reads, nearly all the work: the lazy steps re-evaluate one or two candidates
-    each on MNIST) are split between threads; each sum keeps its order, so the
-    medoids and the number of gain evaluations do not depend on the thread count.
-    The lazy steps stay sequential: batches of a few O(n) evaluations cost more
-    in thread synchronisation than they save.
+    Threads split the row sums of the first step and the gains of the second
+    (2 n^2 reads) and each batch of stale candidates of the lazy steps; every
+    sum keeps its order, so the medoids and the number of gain evaluations do
+    not depend on the thread count.
     """
     cdef Py_ssize_t n = diss.shape[0], k = medoids.shape[0]
     cdef double[::1] bound = np.empty(n, dtype=np.float64)
     cdef long long[::1] stamp = np.zeros(n, dtype=np.int64)     # step of bound[i]; -1: medoid
-    cdef Py_ssize_t i, o, l, c, evals = 0
-    cdef double s, best
+    cdef Py_ssize_t[::1] heap = np.empty(n, dtype=np.intp)      # candidates, best bound on top
+    cdef Py_ssize_t batch[BATCH]
+    cdef Py_ssize_t i, o, l, c, q, nb, h = 0, evals = 0
+    cdef double best
     cdef const dissim_t* row
     with nogil:
         # first medoid: smallest total dissimilarity (ties: lowest index)
@@ -96,22 +105,44 @@ def build_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
         for o in range(n):
             near[o] = <double> row[o]
         near[c] = 0.0
+        if k > 1:                               # no bounds yet: evaluate everybody
+            for i in prange(n, schedule="static", num_threads=n_threads):
+                if stamp[i] >= 0:
+                    bound[i] = _gain(&diss[i, 0], &near[0], 0, n)
+                    stamp[i] = 1
+            for i in range(n):
+                if stamp[i] >= 0:
+                    heap[h] = i
+                    h += 1
+            evals = h
+            for i in range(h // 2 - 1, -1, -1):
+                _sift_down(&heap[0], h, i, &bound[0])
         for l in range(1, k):
-            if l == 1:                          # no bounds yet: evaluate everybody
-                for i in prange(n, schedule="static", num_threads=n_threads):
-                    if stamp[i] >= 0:
-                        bound[i] = _gain(&diss[i, 0], &near[0], 0, n)
-                        stamp[i] = 1
-                for i in range(n):
-                    evals += stamp[i] >= 0
-            while True:
-                # candidate with the largest bound (lowest index among equals)
-                c = _largest(&bound[0], &stamp[0], n)
-                if stamp[c] == l:
-                    break                       # its bound is its current gain: the winner
-                bound[c] = _gain(&diss[c, 0], &near[0], 0, n)
-                stamp[c] = l
-                evals += 1
+            while stamp[heap[0]] != l:
+                # take the stale candidates from the top, re-evaluate them, put them back
+                nb = 0
+                while nb < BATCH and h > 0 and stamp[heap[0]] != l:
+                    batch[nb] = heap[0]
+                    nb += 1
+                    h -= 1
+                    heap[0] = heap[h]
+                    _sift_down(&heap[0], h, 0, &bound[0])
+                if n_threads > 1 and nb > 1:
+                    for q in prange(nb, schedule="static", chunksize=1, num_threads=n_threads):
+                        bound[batch[q]] = _gain(&diss[batch[q], 0], &near[0], 0, n)
+                else:
+                    for q in range(nb):
+                        bound[batch[q]] = _gain(&diss[batch[q], 0], &near[0], 0, n)
+                for q in range(nb):
+                    stamp[batch[q]] = l
+                    heap[h] = batch[q]
+                    h += 1
+                    _sift_up(&heap[0], h - 1, &bound[0])
+                evals += nb
+            c = heap[0]                          # fresh and on top: the winner
+            h -= 1
+            heap[0] = heap[h]
+            _sift_down(&heap[0], h, 0, &bound[0])
             medoids[l] = c
             stamp[c] = -1
             row = &diss[c, 0]
@@ -122,13 +153,33 @@ def build_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
     return evals
 
 
-cdef inline Py_ssize_t _largest(const double* bound, const long long* stamp,
-                                Py_ssize_t n) noexcept nogil:
-    """The non-medoid with the largest bound (lowest index among equals); -1 if none."""
-    cdef Py_ssize_t i, c = -1
-    cdef double best = -1.0
-    for i in range(n):
-        if stamp[i] >= 0 and bound[i] > best:
-            best = bound[i]
-            c = i
-    return c
+cdef inline bint _before(Py_ssize_t a, Py_ssize_t b, const double* bound) noexcept nogil:
+    """Heap order: the larger bound first, the lower index among equal bounds."""
+    return bound[a] > bound[b] or (bound[a] == bound[b] and a < b)
+
+
+cdef inline void _sift_down(Py_ssize_t* heap, Py_ssize_t h, Py_ssize_t i,
+                            const double* bound) noexcept nogil:
+    cdef Py_ssize_t c, x = heap[i]
+    while True:
+        c = 2 * i + 1
+        if c >= h:
+            break
+        if c + 1 < h and _before(heap[c + 1], heap[c], bound):
+            c += 1
+        if not _before(heap[c], x, bound):
+            break
+        heap[i] = heap[c]
+        i = c
+    heap[i] = x
+
+
+cdef inline void _sift_up(Py_ssize_t* heap, Py_ssize_t i, const double* bound) noexcept nogil:
+    cdef Py_ssize_t p, x = heap[i]
+    while i > 0:
+        p = (i - 1) // 2
+        if not _before(x, heap[p], bound):
+            break
+        heap[i] = heap[p]
+        i = p
+    heap[i] = x

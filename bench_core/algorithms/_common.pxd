@@ -18,6 +18,17 @@ ctypedef fused dissim_t:
     long long
 
 
+cdef inline Py_ssize_t thread_stride(Py_ssize_t m) noexcept nogil:
+    """Elements between two threads' scratch arrays of m elements (8 bytes or less each).
+
+    m rounded up to a multiple of 16, plus 16: at least 128 bytes of gap, so no two
+    threads ever write to one cache line (or to an adjacent-line prefetch pair);
+    without it a thread's running sums share a line with its neighbour's ("false
+    sharing") and two threads run little faster than one.
+    """
+    return ((m + 15) // 16 + 1) * 16
+
+
 cdef inline double nearest_two(const dissim_t[:, ::1] diss,     # IN  (n, n)
                                const long long[::1] medoids,    # IN  (k,)
                                int[::1] near_i,                 # OUT (n,)
@@ -83,6 +94,7 @@ cdef inline Py_ssize_t hits_below(const dissim_t* row,    # IN  (n,)
 
 cdef inline double swap_change_of_hits(const dissim_t* row,   # IN  (n,) diss[j, :]
                                        const int* hits,       # IN  (c,) points with d(j, o) < seco_d[o]
+                                                              #     (and maybe a few others: skipped)
                                        Py_ssize_t c,
                                        const int* near_i,     # IN  (n,)
                                        const double* near_d,  # IN  (n,)
@@ -91,13 +103,24 @@ cdef inline double swap_change_of_hits(const dissim_t* row,   # IN  (n,) diss[j,
                                        double* ploss,         # SCRATCH (k,)
                                        Py_ssize_t k,
                                        Py_ssize_t* best_m) noexcept nogil:
-    """The FastPAM1 sums of best_swap_for over its listed points (in point order)."""
+    """Change of the loss of the best swap (medoid m, candidate j), FastPAM1, from the
+    listed points (``hits_below`` or a vector listing of FasterPAM), in point order.
+
+    The loss change of replacing medoid m by j splits into a part shared by all m
+    (points that move to j because it is nearer than their nearest medoid) and a
+    per-m part: the removal loss of m, corrected for points of m that go to j
+    rather than to their second-nearest medoid (Schubert & Rousseeuw 2021, Alg. 2).
+    Only points with d(j, o) < second-nearest contribute (a few percent near
+    convergence), hence the listing first. Ties go to the first medoid.
+    """
     cdef Py_ssize_t o, m, b, q
     cdef double d, nd, acc = 0.0, best
     memcpy(ploss, rloss, k * sizeof(double))
     for q in range(c):
         o = hits[q]
         d = <double> row[o]
+        if not d < seco_d[o]:   # listed against a rounded-up bound: not affected
+            continue
         nd = near_d[o]
         # o moves to j: d - nd when d < nd, else an exact 0.0 (min, not a branch:
         # the sign is unpredictable, and gcc turns `t if t < 0 else 0` into a jump)
@@ -112,32 +135,6 @@ cdef inline double swap_change_of_hits(const dissim_t* row,   # IN  (n,) diss[j,
             b = m
     best_m[0] = b
     return best + acc
-
-
-cdef inline double best_swap_for(const dissim_t* row,       # IN  (n,) diss[j, :]
-                                 Py_ssize_t n,
-                                 const int* near_i,         # IN  (n,)
-                                 const double* near_d,      # IN  (n,)
-                                 const double* seco_d,      # IN  (n,)
-                                 const double* rloss,       # IN  (k,)
-                                 double* ploss,             # SCRATCH (k,)
-                                 int* hits,                 # SCRATCH (n,)
-                                 Py_ssize_t k,
-                                 Py_ssize_t* best_m) noexcept nogil:
-    """Change of the loss of the best swap (medoid m, candidate j), FastPAM1 (O(n)).
-
-    The loss change of replacing medoid m by j splits into a part shared by all m
-    (points that move to j because it is nearer than their nearest medoid) and a
-    per-m part: the removal loss of m, corrected for points of m that go to j
-    rather than to their second-nearest medoid (Schubert & Rousseeuw 2021, Alg. 2).
-    Ties go to the first medoid.
-
-    Only points with d(j, o) < second-nearest contribute (a few percent near
-    convergence), so a first branch-free pass lists them (stream compaction, no
-    mispredicted branches) and a second pass adds up their terms in point order.
-    """
-    cdef Py_ssize_t c = hits_below(row, seco_d, n, hits)
-    return swap_change_of_hits(row, hits, c, near_i, near_d, seco_d, rloss, ploss, k, best_m)
 
 
 cdef inline double do_swap(const dissim_t[:, ::1] diss,    # IN  (n, n)

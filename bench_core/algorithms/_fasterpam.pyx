@@ -15,26 +15,31 @@ from ._common cimport (dissim_t, do_swap, hits_below, nearest_two, removal_loss,
 
 
 # The listing of the points a candidate can affect (d(j, o) < second-nearest) is
-# most of the work at small k. For float64 matrices on x86-64 with AVX2 (checked
-# at run time) it compares 4 points at once and writes their indices with a
-# 16-entry table of positions (a compress step); elsewhere the scalar loop of
-# _common.hits_below. Both list the same points in the same order.
-cdef extern from "fasterpam_avx2.h":
-    Py_ssize_t kmb_hits_below_avx2(const double* row, const double* bound,
+# most of the work at small k. For float64 matrices on x86-64 it compares 8 points
+# at once with AVX-512 or 4 with AVX2 (the best the CPU has, checked at run time;
+# fasterpam_simd.h) against the second-nearest distances rounded up to float32 (a
+# superset of the points, the few extra ones dropped exactly by
+# swap_change_of_hits); elsewhere the scalar loop of _common.hits_below. All take
+# the same swaps.
+cdef extern from "fasterpam_simd.h":
+    Py_ssize_t kmb_hits_below_simd(int level, const double* row, const float* bound,
                                    Py_ssize_t n, int* hits) noexcept nogil
-    int kmb_use_avx2() noexcept nogil
-    int kmb_avx2
+    void kmb_round_up_f32(const double* bound, Py_ssize_t n, float* bound32) noexcept nogil
+    int kmb_simd_level() noexcept nogil
+    int kmb_simd
+    int kmb_simd_cap
 
 
-def _force_scalar_compaction(bint scalar):
-    """Testing/benchmark switch: list affected points with the scalar loop everywhere."""
-    global kmb_avx2
-    kmb_avx2 = 0 if scalar else -1
+def _limit_compaction(int level):
+    """Testing/benchmark switch: the highest vector level used (0 scalar, 1 AVX2, 2 AVX-512)."""
+    global kmb_simd, kmb_simd_cap
+    kmb_simd_cap = level
+    kmb_simd = -1
 
 
-def avx2_compaction():
-    """Whether the AVX2 listing of affected points is used on this machine (float64 only)."""
-    return bool(kmb_use_avx2())
+def compaction_level():
+    """The listing of affected points used here for float64: 'avx512', 'avx2' or 'scalar'."""
+    return ("scalar", "avx2", "avx512")[kmb_simd_level()]
 
 
 def fasterpam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
@@ -47,6 +52,7 @@ def fasterpam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
     cdef Py_ssize_t n = diss.shape[0], k = medoids.shape[0]
     cdef double[::1] near_d = np.empty(n, dtype=np.float64)
     cdef double[::1] seco_d = np.empty(n, dtype=np.float64)
+    cdef float[::1] seco_f = np.empty(n, dtype=np.float32)      # seco_d rounded up
     cdef int[::1] seco_i = np.empty(n, dtype=np.intc)
     cdef double[::1] rloss = np.empty(k, dtype=np.float64)
     cdef double[::1] ploss = np.empty(k, dtype=np.float64)
@@ -54,11 +60,13 @@ def fasterpam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
     cdef Py_ssize_t it = 0, n_swap = 0, before, t, j, b, last = -1
     cdef double loss, change, lastloss
     cdef bint converged = False
-    cdef bint vec = dissim_t is double and kmb_use_avx2()
+    cdef int level = kmb_simd_level() if dissim_t is double else 0
     cdef Py_ssize_t c
     with nogil:
         loss = nearest_two(diss, medoids, near_i, near_d, seco_i, seco_d)
         removal_loss(near_i, near_d, seco_d, rloss)
+        if level:
+            kmb_round_up_f32(&seco_d[0], n, &seco_f[0])
         while it < max_iter:
             it += 1
             before = n_swap
@@ -70,8 +78,8 @@ def fasterpam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
                 if medoids[near_i[j]] == j:
                     continue                    # already a medoid
                 if dissim_t is double:
-                    if vec:
-                        c = kmb_hits_below_avx2(&diss[j, 0], &seco_d[0], n, &hits[0])
+                    if level:
+                        c = kmb_hits_below_simd(level, &diss[j, 0], &seco_f[0], n, &hits[0])
                     else:
                         c = hits_below(&diss[j, 0], &seco_d[0], n, &hits[0])
                 else:
@@ -84,6 +92,8 @@ def fasterpam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
                 last = j
                 loss = do_swap(diss, medoids, near_i, near_d, seco_i, seco_d, b, j)
                 removal_loss(near_i, near_d, seco_d, rloss)
+                if level:
+                    kmb_round_up_f32(&seco_d[0], n, &seco_f[0])
             if n_swap == before:
                 converged = True
                 break

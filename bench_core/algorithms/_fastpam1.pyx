@@ -8,13 +8,35 @@ candidate) and performs the single best swap, exactly like PAM SWAP.
 Threads: the candidates are split between threads (each with its own scratch
 arrays), and the best swap is picked in candidate order afterwards, so the
 choice is that of one thread.
+
+For float64 matrices on x86-64 the points a candidate can affect are listed with
+the vector compares of FasterPAM (``fasterpam_simd.h``: AVX-512 or AVX2 against
+the second-nearest distances rounded up to float32; the few extra points are
+dropped exactly), elsewhere with the scalar loop; the swaps are the same.
 """
 
 import numpy as np
 
 from cython.parallel cimport prange, threadid
 
-from ._common cimport dissim_t, best_swap_for, do_swap, nearest_two, removal_loss
+from ._common cimport (dissim_t, do_swap, hits_below, nearest_two, removal_loss,
+                       swap_change_of_hits, thread_stride)
+
+
+cdef extern from "fasterpam_simd.h":
+    Py_ssize_t kmb_hits_below_simd(int level, const double* row, const float* bound,
+                                   Py_ssize_t n, int* hits) noexcept nogil
+    void kmb_round_up_f32(const double* bound, Py_ssize_t n, float* bound32) noexcept nogil
+    int kmb_simd_level() noexcept nogil
+    int kmb_simd
+    int kmb_simd_cap
+
+
+def _limit_compaction(int level):
+    """Testing/benchmark switch: the highest vector level used (0 scalar, 1 AVX2, 2 AVX-512)."""
+    global kmb_simd, kmb_simd_cap
+    kmb_simd_cap = level
+    kmb_simd = -1
 
 
 def fastpam1_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
@@ -27,29 +49,42 @@ def fastpam1_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
     cdef Py_ssize_t n = diss.shape[0], k = medoids.shape[0]
     cdef double[::1] near_d = np.empty(n, dtype=np.float64)
     cdef double[::1] seco_d = np.empty(n, dtype=np.float64)
+    cdef float[::1] seco_f = np.empty(n, dtype=np.float32)       # seco_d rounded up
     cdef int[::1] seco_i = np.empty(n, dtype=np.intc)
     cdef double[::1] rloss = np.empty(k, dtype=np.float64)
     cdef Py_ssize_t nt = max(n_threads, 1)
-    cdef double[::1] ploss = np.empty(nt * k, dtype=np.float64)   # per thread
-    cdef int[::1] hits = np.empty(nt * n, dtype=np.intc)          # per thread
+    cdef Py_ssize_t tk = thread_stride(k), tn = thread_stride(n)
+    cdef double[::1] ploss = np.empty(nt * tk, dtype=np.float64)  # per thread
+    cdef int[::1] hits = np.empty(nt * tn, dtype=np.intc)         # per thread
     cdef double[::1] cbest = np.empty(n, dtype=np.float64)        # change of each candidate
     cdef Py_ssize_t[::1] cm = np.empty(n, dtype=np.intp)          # ... and its medoid
     cdef Py_ssize_t it = 0, n_swap = 0, j, b, best_b, best_j, t
     cdef double loss, best, newloss
     cdef bint converged = False
+    cdef int level = kmb_simd_level() if dissim_t is double else 0
+    cdef Py_ssize_t c
     with nogil:
         loss = nearest_two(diss, medoids, near_i, near_d, seco_i, seco_d)
         while it < max_iter:
             it += 1
             removal_loss(near_i, near_d, seco_d, rloss)
+            if level:
+                kmb_round_up_f32(&seco_d[0], n, &seco_f[0])
             for j in prange(n, schedule="dynamic", chunksize=16, num_threads=n_threads):
                 if medoids[near_i[j]] == j:     # already a medoid
                     cbest[j] = 0.0
                 else:
                     t = threadid()
-                    cbest[j] = best_swap_for(&diss[j, 0], n, &near_i[0], &near_d[0],
-                                             &seco_d[0], &rloss[0], &ploss[t * k],
-                                             &hits[t * n], k, &cm[j])
+                    if dissim_t is double:
+                        if level:
+                            c = kmb_hits_below_simd(level, &diss[j, 0], &seco_f[0], n, &hits[t * tn])
+                        else:
+                            c = hits_below(&diss[j, 0], &seco_d[0], n, &hits[t * tn])
+                    else:
+                        c = hits_below(&diss[j, 0], &seco_d[0], n, &hits[t * tn])
+                    cbest[j] = swap_change_of_hits(&diss[j, 0], &hits[t * tn], c, &near_i[0],
+                                                   &near_d[0], &seco_d[0], &rloss[0],
+                                                   &ploss[t * tk], k, &cm[j])
             best = 0.0
             best_b = best_j = -1
             for j in range(n):

@@ -26,6 +26,8 @@ from libc.math cimport sqrt
 from libc.stdlib cimport free, malloc
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
+from ._common cimport thread_stride
+
 # Rows per gemm block (as scikit-learn's CHUNK_SIZE): the block of products
 # (CHUNK x k) stays in cache while it is scanned.
 cdef enum:
@@ -135,7 +137,7 @@ def lloyd_pass(const floating[:, ::1] X,         # IN  (n, d) points
         free(cnorm)
         free(bex)
         raise MemoryError()
-    D = <floating*> malloc(nt * CHUNK * k * sizeof(floating))
+    D = <floating*> malloc(nt * thread_stride(CHUNK * k) * sizeof(floating))
     if D == NULL:
         free(cn2)
         free(cnorm)
@@ -153,7 +155,7 @@ def lloyd_pass(const floating[:, ::1] X,         # IN  (n, d) points
         for blk in prange(nblk, schedule="dynamic", num_threads=n_threads):
             start = blk * CHUNK
             bex[blk] = _assign_block(X, x_norms, centers, cn2, cmax, gamma, labels,
-                                     D + threadid() * CHUNK * k, start,
+                                     D + threadid() * thread_stride(CHUNK * k), start,
                                      min(<Py_ssize_t> CHUNK, n - start))
         for blk in range(nblk):
             n_exact += bex[blk]

@@ -32,6 +32,8 @@ from libc.math cimport INFINITY, fabs
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 
+from ._common cimport thread_stride
+
 cdef enum:
     HIST_BINS = 1024  # counting-sort medians for values lo + {0, ..., HIST_BINS - 1}
 
@@ -149,12 +151,12 @@ def assign_l1(const floating[:, ::1] X,     # IN    (n, d)
     """
     cdef Py_ssize_t n = X.shape[0], k = C.shape[0], p
     cdef Py_ssize_t nt = max(n_threads, 1)
-    cdef Py_ssize_t* others = <Py_ssize_t*> malloc(max(k, 1) * nt * sizeof(Py_ssize_t))
+    cdef Py_ssize_t* others = <Py_ssize_t*> malloc(thread_stride(max(k, 1)) * nt * sizeof(Py_ssize_t))
     if others == NULL:
         raise MemoryError()
     with nogil:
         for p in prange((n + 1) // 2, schedule="dynamic", chunksize=32, num_threads=n_threads):
-            _assign_pair(X, C, labels, dist, 2 * p, others + max(k, 1) * threadid())
+            _assign_pair(X, C, labels, dist, 2 * p, others + thread_stride(max(k, 1)) * threadid())
     free(others)
 
 

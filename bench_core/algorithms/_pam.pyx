@@ -18,7 +18,7 @@ import numpy as np
 
 from cython.parallel cimport prange, threadid
 
-from ._common cimport dissim_t, do_swap, nearest_two
+from ._common cimport dissim_t, do_swap, nearest_two, thread_stride
 
 
 cdef inline void _pam_candidate(const dissim_t* row, Py_ssize_t n, Py_ssize_t j,
@@ -54,7 +54,8 @@ def pam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
     cdef double[::1] near_d = np.empty(n, dtype=np.float64)
     cdef double[::1] seco_d = np.empty(n, dtype=np.float64)
     cdef int[::1] seco_i = np.empty(n, dtype=np.intc)
-    cdef double[::1] acc = np.empty(max(n_threads, 1) * k, dtype=np.float64)
+    cdef Py_ssize_t ts = thread_stride(k)
+    cdef double[::1] acc = np.empty(max(n_threads, 1) * ts, dtype=np.float64)
     cdef double[::1] cbest = np.empty(n, dtype=np.float64)   # best change of each candidate
     cdef int[::1] cm = np.empty(n, dtype=np.intc)            # ... and its medoid
     cdef Py_ssize_t it = 0, n_swap = 0, j, m, bm, best_b, best_j
@@ -69,7 +70,7 @@ def pam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
                 if medoids[near_i[j]] == j:     # already a medoid
                     cbest[j] = 0.0
                 else:
-                    a = &acc[threadid() * k]
+                    a = &acc[threadid() * ts]
                     _pam_candidate(&diss[j, 0], n, j, &near_i[0], &near_d[0], &seco_d[0], a, k)
                     bm = 0
                     bv = a[0]

@@ -9,7 +9,7 @@ candidates of one medoid side by side (see ``pamsil_run``).
 from cython.parallel cimport prange, threadid
 from libc.stdlib cimport free, malloc
 
-from ._common cimport dissim_t
+from ._common cimport dissim_t, thread_stride
 
 
 cdef void _assign(const dissim_t[:, ::1] diss, const long long* med, int k,
@@ -91,10 +91,11 @@ def pamsil_run(const dissim_t[:, ::1] diss,   # IN    (n, n)
     cdef long long medm
     cdef double sil, best
     cdef bint first
-    cdef long long* tmed = <long long*> malloc(nt * k * sizeof(long long))
-    cdef long long* tlab = <long long*> malloc(nt * n * sizeof(long long))
-    cdef double* sums = <double*> malloc(nt * k * sizeof(double))
-    cdef long long* counts = <long long*> malloc(nt * k * sizeof(long long))
+    cdef Py_ssize_t tk = thread_stride(k), tn = thread_stride(n)   # per-thread strides
+    cdef long long* tmed = <long long*> malloc(nt * tk * sizeof(long long))
+    cdef long long* tlab = <long long*> malloc(nt * tn * sizeof(long long))
+    cdef double* sums = <double*> malloc(nt * tk * sizeof(double))
+    cdef long long* counts = <long long*> malloc(nt * tk * sizeof(long long))
     cdef Py_ssize_t* cand = <Py_ssize_t*> malloc(n * sizeof(Py_ssize_t))
     cdef double* sc = <double*> malloc(n * sizeof(double))
     cdef unsigned char* is_med = <unsigned char*> malloc(n)
@@ -138,11 +139,11 @@ def pamsil_run(const dissim_t[:, ::1] diss,   # IN    (n, n)
                 for q in prange(nc, schedule="dynamic", chunksize=1, num_threads=nt):
                     t = threadid()
                     for i in range(k):
-                        tmed[t * k + i] = med[i]
-                    tmed[t * k + m] = cand[q]
-                    _assign(diss, &tmed[t * k], k, &tlab[t * n])
-                    sc[q] = _silhouette_seq(diss, &tlab[t * n], k, &sums[t * k],
-                                            &counts[t * k])
+                        tmed[t * tk + i] = med[i]
+                    tmed[t * tk + m] = cand[q]
+                    _assign(diss, &tmed[t * tk], k, &tlab[t * tn])
+                    sc[q] = _silhouette_seq(diss, &tlab[t * tn], k, &sums[t * tk],
+                                            &counts[t * tk])
                 for q in range(nc):
                     if sc[q] <= best:
                         continue

@@ -47,3 +47,17 @@ def scan_matrix(const dissim_t[:, ::1] diss,   # IN (n, m)
             hi = (b + 1) * ROWS if (b + 1) * ROWS < n else n
             flags |= _scan(&diss[b * ROWS, 0], (hi - b * ROWS) * m)
     return flags
+
+
+def scan_rows(const dissim_t[:, ::1] diss,    # IN (n, m)
+              const long long[::1] rows,      # IN (r,) the rows to check
+              int n_threads=1):
+    """Flags of the listed rows only (as scan_matrix): for kernels that read no others."""
+    cdef Py_ssize_t r = rows.shape[0], m = diss.shape[1], q
+    cdef int flags = 0
+    if r == 0 or m == 0:
+        return 0
+    with nogil:
+        for q in prange(r, schedule="static", num_threads=n_threads):
+            flags |= _scan(&diss[rows[q], 0], m)
+    return flags
