@@ -57,9 +57,8 @@ def check_diss(diss, *, name: str = "diss", allow_int: bool = True, n_threads: i
     else:
         rows = np.ascontiguousarray(rows, dtype=np.int64)
         flags = scan_rows(arr, rows, n_threads)
-        arr_checked = arr[rows]
     if flags:
-        raise_for_diss(arr if rows is None else arr_checked, flags, name=name)
+        raise_for_diss(arr if rows is None else arr[rows], flags, name=name)
     return arr
 
 
