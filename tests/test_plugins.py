@@ -261,3 +261,30 @@ def test_entry_point_plugins(clean_registry, tmp_path, monkeypatch):
     plugins.load_configured()
     assert registry.get("alternating/entry-point-plugin").reference == "alternating/reference"
     json.dumps(registry.get("alternating/entry-point-plugin").source)
+
+
+def test_metric_prepare_runs_once_in_the_parent(tmp_path):
+    """A metric's ``prepare`` runs in the process that forks the runs, before them."""
+    from bench_core import metrics
+    from bench_core.metrics import _METRICS, register_metric
+
+    calls = []
+    register_metric("prep_probe", lambda task, result: 1.0, prepare=lambda: calls.append(1))
+    try:
+        assert metrics.prepare_all() == {}
+        assert calls == [1]
+        with pytest.raises(TypeError, match="prepare must be callable"):
+            register_metric("prep_probe2", lambda task, result: 1.0, prepare=3)
+    finally:
+        _METRICS.pop("prep_probe", None)
+
+
+def test_external_scores_do_not_import_in_the_worker():
+    """genieclust (which imports matplotlib's pyplot) is imported by prepare_all, so a
+    forked run evaluating ARI/AMI/NCA imports nothing new."""
+    import sys
+
+    from bench_core.metrics import prepare_all
+
+    prepare_all()
+    assert "genieclust.compare_partitions" in sys.modules

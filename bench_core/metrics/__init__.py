@@ -35,6 +35,7 @@ class Metric:
     func: Callable[..., Any]
     description: str = ""
     needs_data: bool = False
+    prepare: Callable[[], Any] | None = None
 
     def __call__(self, task: Any, result: Any, data: Any = None) -> float | None:
         value = self.func(task, result, data) if self.needs_data else self.func(task, result)
@@ -51,11 +52,14 @@ class Metric:
 _METRICS: dict[str, Metric] = {}
 
 
-def register_metric(name: str, func: Callable[..., Any], *, description: str = "") -> Metric:
+def register_metric(name: str, func: Callable[..., Any], *, description: str = "",
+                    prepare: Callable[[], Any] | None = None) -> Metric:
     """Record ``func(task, result[, data])`` as the column ``name`` of every run.
 
     ``name`` must be a new identifier (letters, digits, ``_``) that is not one of
-    the harness's own columns.
+    the harness's own columns. ``prepare()``, if given, is called once per process
+    before the runs (e.g. to import a heavy module): metrics are evaluated in each
+    run's forked worker, so an import inside ``func`` would be repeated per run.
     """
     if not name.isidentifier() or name in _RESERVED:
         raise ValueError(f"metric name {name!r} must be an identifier and not a built-in column")
@@ -68,7 +72,9 @@ def register_metric(name: str, func: Callable[..., Any], *, description: str = "
         params = []
     if name in _METRICS and _METRICS[name].func is not func:
         raise ValueError(f"metric {name!r} is already registered")
-    metric = Metric(name, func, description, needs_data=len(params) >= 3)
+    if prepare is not None and not callable(prepare):
+        raise TypeError(f"metric {name!r}: prepare must be callable, got {type(prepare).__name__}")
+    metric = Metric(name, func, description, needs_data=len(params) >= 3, prepare=prepare)
     _METRICS[name] = metric
     return metric
 
@@ -79,6 +85,23 @@ def metrics() -> dict[str, Metric]:
 
     registry.load()
     return dict(_METRICS)
+
+
+def prepare_all() -> dict[str, str]:
+    """Call every metric's ``prepare`` once in this process (before the runs fork from it).
+
+    Returns the errors by column; a metric whose preparation fails is still
+    evaluated per run (and reports its error there).
+    """
+    errors: dict[str, str] = {}
+    for name, metric in metrics().items():
+        if metric.prepare is None:
+            continue
+        try:
+            metric.prepare()
+        except Exception as exc:
+            errors[name] = f"{type(exc).__name__}: {exc}"
+    return errors
 
 
 def evaluate(task: Any, result: Any, data: Any = None) -> tuple[dict[str, float | None], dict[str, str]]:

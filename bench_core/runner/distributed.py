@@ -414,6 +414,10 @@ def remote_run(run: Run, rid: str, spec: GridSpec, use_cache: bool, plugins: tup
         from distributed import get_worker
 
         get_worker().log_event(START_TOPIC, {"rid": rid, "session": session, "worker": name})
+    if _WORKER["group"] is None or new:
+        from ..metrics import prepare_all
+
+        prepare_all()  # heavy imports once per worker process, not in every forked run
     if _WORKER["group"] is None:
         _WORKER["group"] = DataGroup()
     try:

@@ -110,6 +110,10 @@ def run_grid(specs: list[GridSpec], results: ResultsFile, *, resume: bool = Fals
                       environment=record(gpu=any("torch" in r.entry for r in plan)))
     todo, summary, spent, timed_out, eid = state.todo, state.summary, state.spent, state.timed_out, state.eid
 
+    if isolate and todo:
+        from ..metrics import prepare_all
+
+        prepare_all()  # heavy imports once here, not in every forked worker
     prog = Progress(len(todo), stream=stream, enabled=progress)
     group = DataGroup()
     entries = {e.name: e for e in registry.entries()}
