@@ -319,3 +319,31 @@ def test_ssh_arguments():
     assert kw["worker_options"] == {"n_workers": 8, "nthreads": 1, "resources": {RESOURCE: 1}}
     assert kw["scheduler_options"]["allowed_failures"] == 3
     assert isinstance(s, DaskSettings) and "node1" in s.describe()
+
+
+def test_data_dir_reaches_the_workers(client, tmp_path):
+    """--data-dir is set on the client only; the workers (started before the folder
+    existed, without $KMBENCH_CLUSTBENCH_DIR pointing at it) load the suite from it."""
+    import gzip
+
+    from bench_core.datasets import clustbench
+
+    root = tmp_path / "suite"
+    (root / "toy").mkdir(parents=True)
+    pts = [[0.0, 0.0], [0.1, 0.0], [0.0, 0.2], [5.0, 5.0], [5.1, 5.0], [5.0, 5.2]]
+    with gzip.open(root / "toy" / "six.data.gz", "wt") as fh:
+        fh.write("\n".join(" ".join(map(str, p)) for p in pts) + "\n")
+    with gzip.open(root / "toy" / "six.labels0.gz", "wt") as fh:
+        fh.write("1\n1\n1\n2\n2\n2\n")
+    (root / "toy" / "six.txt").write_text("Two groups of three points.\n")
+    clustbench.set_data_dir(root)
+    try:
+        spec = GridSpec(algorithms=["fasterpam"], implementations=["reference"], datasets=["clustbench:toy/six"],
+                        ns=[6], ks=[2], seeds=[0, 1, 2, 3], time_limit=60.0)
+        out = ResultsFile(tmp_path / "suite.csv")
+        summary = run_grid_dask([spec], out, client, progress=False, retries=1)
+        rows = _rows(out.path)
+        assert summary.counts == {"ok": 4}, rows["error"].tolist()
+        assert (rows["ari"] == 1.0).all()
+    finally:
+        clustbench.set_data_dir(None)

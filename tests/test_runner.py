@@ -236,3 +236,22 @@ def test_quality_matches_sklearn_and_brute_force(rng):
     assert note == ""
     sil, msil, note = quality(D, labels, medoids, max_n=10)
     assert sil is None and "n=50 > 10" in note and msil is not None
+
+
+def test_every_run_of_a_group_that_fails_to_load_says_why(tmp_path):
+    """A data set that cannot be loaded gives each of its runs the loader's error (it was
+    an AttributeError on None for every run after the first)."""
+    from bench_core.datasets import clustbench
+
+    (tmp_path / "suite" / "toy").mkdir(parents=True)
+    clustbench.set_data_dir(tmp_path / "suite")
+    try:
+        spec = GridSpec(algorithms=["fasterpam", "alternating"], implementations=["reference"],
+                        datasets=["clustbench:toy/absent"], ns=[10], ks=[2], seeds=[0, 1], time_limit=60.0)
+        out = ResultsFile(tmp_path / "r.csv")
+        summary = run_grid([spec], out, progress=False)
+        rows = out.load()
+        assert summary.counts == {"error": 4}
+        assert rows["error"].str.contains("FileNotFoundError").all(), rows["error"].tolist()
+    finally:
+        clustbench.set_data_dir(None)

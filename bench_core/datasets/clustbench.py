@@ -52,7 +52,16 @@ _explicit_dir: Path | None = None
 def set_data_dir(path: str | os.PathLike | None) -> None:
     """Use ``path`` as the suite's directory (what ``--data-dir`` sets); None restores the default."""
     global _explicit_dir
-    _explicit_dir = None if path is None else Path(path).expanduser()
+    _explicit_dir = None if path is None else Path(path).expanduser().absolute()
+
+
+def explicit_data_dir() -> Path | None:
+    """The directory given to :func:`set_data_dir` (``--data-dir``), or None.
+
+    The Dask runner sends it with every run, and a worker that has that folder uses it
+    (a worker on another machine without it keeps its own ``$KMBENCH_CLUSTBENCH_DIR``).
+    """
+    return _explicit_dir
 
 
 def data_dir(path: str | os.PathLike | None = None) -> Path:

@@ -387,11 +387,12 @@ def _children_allowed() -> Iterator[None]:
 
 
 def remote_run(run: Run, rid: str, spec: GridSpec, use_cache: bool, plugins: tuple[str, ...],
-               session: str = "") -> dict[str, Any]:
+               session: str = "", data_dirs: dict[str, str] | None = None) -> dict[str, Any]:
     """One run on a Dask worker (one thread, one ``kmbench`` resource): its row, the machine record, the worker.
 
     The worker keeps its :class:`DataGroup` between tasks, so the runs of a group
-    that land here load their matrix once.
+    that land here load their matrix once. ``data_dirs`` carries the client's
+    ``--data-dir`` (``{"clustbench": path}``); a worker that has that folder uses it.
     """
     from ..environment import record
     from ..plugins import load_plugins
@@ -399,6 +400,12 @@ def remote_run(run: Run, rid: str, spec: GridSpec, use_cache: bool, plugins: tup
     from .measure import pin_thread_env
 
     _reap_children_with_worker()
+    if data_dirs and data_dirs.get("clustbench") and os.path.isdir(data_dirs["clustbench"]):
+        from ..datasets import clustbench
+
+        if clustbench.explicit_data_dir() != Path(data_dirs["clustbench"]):
+            clustbench.set_data_dir(data_dirs["clustbench"])
+            _WORKER["group"] = None  # a data set of that name may now load from elsewhere
     new = [p for p in plugins if p not in _WORKER["plugins"]]
     if new:
         load_plugins(new)
@@ -495,6 +502,10 @@ def run_grid_dask(specs: list[GridSpec], results: ResultsFile, client, *, resume
     spent, timed_out = state.spent, state.timed_out
     entries = {e.name: e for e in registry.entries()}
     plugin_paths = _plugin_paths()
+    from ..datasets import clustbench
+
+    suite_dir = clustbench.explicit_data_dir()
+    data_dirs = {"clustbench": str(suite_dir)} if suite_dir is not None else {}
     session = uuid.uuid4().hex[:8]
     known_envs: dict[str, str] = {}
     starts: dict[str, int] = {}
@@ -585,7 +596,7 @@ def run_grid_dask(specs: list[GridSpec], results: ResultsFile, client, *, resume
     def send(pos: int, run: Run, rid: str, address: str | None) -> None:
         attempt = submitted[rid] = submitted.get(rid, 0) + 1
         fut = client.submit(remote_run, run, rid, specs[run.spec_index], use_cache, plugin_paths, session,
-                            key=f"kmbench-{rid}-{session}-{attempt}", resources={RESOURCE: 1},
+                            data_dirs, key=f"kmbench-{rid}-{session}-{attempt}", resources={RESOURCE: 1},
                             workers=None if address is None else [address],
                             allow_other_workers=None if address is None else True, pure=False)
         inflight[fut] = (pos, run, rid, address or "")

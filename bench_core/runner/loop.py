@@ -70,9 +70,10 @@ class DataGroup:
         if key == self.key and (self.D is not None or not need_diss or self.diss_error):
             return
         if key != self.key:
-            self.key, self.D, self.diss_error = key, None, None
+            self.key, self.ds, self.D, self.diss_error = None, None, None, None
             self.diss_time = self.diss_cached = None
             self.ds = get_dataset(run.dataset, run.n, seed=spec.data_seed, **dict(run.params))
+            self.key = key  # only once loaded: a failed load is retried (and reported) by the next run
         if need_diss and self.D is None:
             t0 = time.perf_counter()
             try:
