@@ -255,3 +255,20 @@ def test_every_run_of_a_group_that_fails_to_load_says_why(tmp_path):
         assert rows["error"].str.contains("FileNotFoundError").all(), rows["error"].tolist()
     finally:
         clustbench.set_data_dir(None)
+
+
+def test_pools_are_pinned_in_the_parent_before_the_fork():
+    """The BLAS/OpenMP limits are set in the process that forks (set in a forked worker,
+    OpenBLAS's set_num_threads slowed the fits that followed); the worker inherits them."""
+    from threadpoolctl import threadpool_info
+
+    from bench_core.runner import measure
+
+    measure.pin_pools(1)
+    assert measure._POOLS["n"] == 1
+    assert all(p["num_threads"] == 1 for p in threadpool_info() if p["user_api"] == "blas")
+    task = registry.Task(k=2, diss=np.array([[0.0, 1.0, 2.0], [1.0, 0.0, 1.5], [2.0, 1.5, 0.0]]), seed=0,
+                         medoids=np.array([0, 2]))
+    entry = next(e for e in registry.entries() if e.name == "fasterpam/reference")
+    status, out = measure.execute_isolated(entry, task, 60.0)
+    assert status == "ok" and out["loss"] == 1.0
