@@ -95,9 +95,9 @@ def main(argv: list[str] | None = None) -> None:
         common = sorted(set(base) & set(cyc))
         diff = np.array([cyc[r] - base[r] for r in common]) * 1000
         rows = v["rows"].set_index("run_id").reindex(lrows.index)
-        same = ((rows["status"] == lrows["status"]) & (rows["loss"] == lrows["loss"])
-                & (rows["medoids"] == lrows["medoids"])) | ((rows["status"] == lrows["status"])
-                                                           & (lrows["status"] != "ok"))
+        same_medoids = (rows["medoids"] == lrows["medoids"]) | (rows["medoids"].isna() & lrows["medoids"].isna())
+        same = ((rows["status"] == lrows["status"]) & (rows["loss"] == lrows["loss"]) & same_medoids) | (
+            (rows["status"] == lrows["status"]) & (lrows["status"] != "ok"))  # k-means rows have no medoids
         both_ok = (rows["status"] == "ok") & (lrows["status"] == "ok")
         fit_ratio = float(np.median(rows.loc[both_ok, "fit_time"] / lrows.loc[both_ok, "fit_time"]))
         q1, med, q3 = np.percentile(diff, [25, 50, 75])
