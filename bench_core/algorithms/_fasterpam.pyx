@@ -21,20 +21,12 @@ from ._common cimport (dissim_t, do_swap, hits_below, nearest_two, removal_loss,
 # superset of the points, the few extra ones dropped exactly by
 # swap_change_of_hits); elsewhere the scalar loop of _common.hits_below. All take
 # the same swaps.
-cdef extern from "fasterpam_simd.h":
-    Py_ssize_t kmb_hits_below_simd(int level, const double* row, const float* bound,
-                                   Py_ssize_t n, int* hits) noexcept nogil
-    void kmb_round_up_f32(const double* bound, Py_ssize_t n, float* bound32) noexcept nogil
-    int kmb_simd_level() noexcept nogil
-    int kmb_simd
-    int kmb_simd_cap
+from ._simd cimport kmb_hits_below_simd, kmb_round_up_f32, kmb_simd_level, kmb_simd_limit
 
 
 def _limit_compaction(int level):
     """Testing/benchmark switch: the highest vector level used (0 scalar, 1 AVX2, 2 AVX-512)."""
-    global kmb_simd, kmb_simd_cap
-    kmb_simd_cap = level
-    kmb_simd = -1
+    kmb_simd_limit(level)
 
 
 def compaction_level():

@@ -97,6 +97,11 @@ static int kmb_simd_level(void) {
     }
     return kmb_simd;
 }
+/* Tests and benchmarks: use at most `level` from now on (each extension has its own copy). */
+static void kmb_simd_limit(int level) {
+    kmb_simd_cap = level;
+    kmb_simd = -1;
+}
 static Py_ssize_t kmb_hits_below_simd(int level, const double *row, const float *bound,
                                       Py_ssize_t n, int *hits) {
     return level >= 2 ? kmb_hits_below_avx512(row, bound, n, hits)
@@ -107,6 +112,7 @@ static Py_ssize_t kmb_hits_below_simd(int level, const double *row, const float 
 static int kmb_simd = 0;
 static int kmb_simd_cap = 0;
 static int kmb_simd_level(void) { return 0; }
+static void kmb_simd_limit(int level) { (void)level; }
 static Py_ssize_t kmb_hits_below_simd(int level, const double *row, const float *bound,
                                       Py_ssize_t n, int *hits) { return -1; }
 #endif

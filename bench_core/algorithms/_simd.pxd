@@ -1,0 +1,10 @@
+# The vector listing of the points a FasterPAM/FastPAM1 candidate can affect
+# (fasterpam_simd.h; cimport from here). The header's state is static: every
+# extension that cimports this has its own copy, set by its own kmb_simd_limit.
+
+cdef extern from "fasterpam_simd.h":
+    Py_ssize_t kmb_hits_below_simd(int level, const double* row, const float* bound,
+                                   Py_ssize_t n, int* hits) noexcept nogil
+    void kmb_round_up_f32(const double* bound, Py_ssize_t n, float* bound32) noexcept nogil
+    int kmb_simd_level() noexcept nogil
+    void kmb_simd_limit(int level) noexcept nogil
