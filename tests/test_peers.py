@@ -113,6 +113,22 @@ def test_biopython_alternating_matches_reference_from_same_start(n, k, seed):
     assert res.extras["library_loss"] == pytest.approx(ref.loss, rel=1e-9)
 
 
+def test_biopython_breaks_medoid_ties_by_lowest_index():
+    """The one documented difference (hence ``agreement="differs"``): in a cluster of two
+    points both have the same total distance; Biopython takes the lower index, the reference
+    (like kmedoids) keeps the current medoid. Same loss here, different medoids."""
+    x = np.array([0.0, 1.0, 10.0, 11.0])
+    D = np.abs(x[:, None] - x[None, :])
+    start = np.array([1, 3])
+    task = lambda: Task(k=2, diss=D, medoids=start, seed=0)  # noqa: E731
+    bio = _entry("alternating/biopython")(task())
+    ref = _entry("alternating/reference")(task())
+    assert sorted(ref.medoids.tolist()) == [1, 3]        # kept
+    assert sorted(bio.medoids.tolist()) == [0, 2]        # lowest index of each tied pair
+    assert bio.loss == ref.loss == 2.0
+    assert registry.get("alternating/biopython").agreement == "differs"
+
+
 # ----------------------------------------------------------------------- R cluster
 
 @pytest.mark.parametrize("name,ref", [
