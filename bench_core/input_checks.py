@@ -67,10 +67,8 @@ def raise_for_diss(arr: np.ndarray, flags: int, *, name: str = "diss") -> None:
     infinity, 2: a negative entry); the exact culprit is looked up only here."""
     if flags & 1 and not np.isfinite(arr).all():
         raise ValueError(f"{name} contains NaN or infinite values; expected finite dissimilarities")
-    if flags & 2 or (flags & 1 and arr.min() < 0):
-        lo = arr.min()
-        if lo < 0:
-            raise ValueError(f"{name} contains negative entries (min {lo}); dissimilarities must be >= 0")
+    if flags & 2:
+        raise ValueError(f"{name} contains negative entries (min {arr.min()}); dissimilarities must be >= 0")
     if flags & 1:
         raise ValueError(f"{name}: sums of its entries exceed the float64 range (largest "
                          f"{arr.max()}); expected dissimilarities small enough to add up")

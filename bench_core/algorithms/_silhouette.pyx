@@ -14,12 +14,10 @@ convention of every kernel in this package.
 """
 
 from cython.parallel cimport prange, threadid
-from libc.math cimport isfinite
+from libc.math cimport INFINITY, isfinite
 from libc.stdlib cimport calloc, free, malloc
 
 from ._common cimport dissim_t, thread_stride
-
-cdef double INF = float("inf")
 
 
 cdef inline double _scatter(const dissim_t[:, ::1] diss, const int[::1] lab,
@@ -32,7 +30,7 @@ cdef inline double _scatter(const dissim_t[:, ::1] diss, const int[::1] lab,
     silhouette rides on this pass (NaN and infinities show in the sums).
     """
     cdef Py_ssize_t j = lo
-    cdef double x0, x1, x2, x3, m0 = INF, m1 = INF
+    cdef double x0, x1, x2, x3, m0 = INFINITY, m1 = INFINITY
     while j + 4 <= hi:
         x0 = <double> diss[i, j]
         x1 = <double> diss[i, j + 1]
