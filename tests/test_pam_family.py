@@ -94,6 +94,56 @@ def test_build_is_greedy_oracle():
         assert P.build(D, k).medoids.tolist() == med
 
 
+def test_build_vector_gains_are_the_scalar_definition():
+    """BUILD's float64/float32 gains (four rows at a time in SSE2 registers,
+    build_gain.h) take the additions of the scalar loop used for integer matrices:
+    integer-valued matrices give the same medoids, distances and evaluation counts
+    in every type, for odd n (the tails) and every thread count (groups of < 4 rows)."""
+    from bench_core.algorithms._build import build_kernel
+
+    for n, seed in ((37, 0), (130, 1), (203, 2)):
+        base = random_diss(n, seed, ties=True) * 3 + random_diss(n, seed + 7, ties=True)
+        for k in (2, 5, 17):
+            outs = []
+            for dtype in (np.int64, np.float64, np.float32, np.int32):
+                for nt in (1, 2, 3):
+                    med, near = np.empty(k, dtype=np.int64), np.empty(n)
+                    evals = build_kernel(base.astype(dtype), med, near, nt)
+                    outs.append((med.tolist(), near.tobytes(), evals))
+            assert all(o == outs[0] for o in outs), (n, k)
+
+
+def _gain_definition(row, near):
+    """BUILD's gain as _build._gain defines it: four sequential partial sums (entry o
+    to sum o % 4 of the full groups, the tail to sum 0), then (s0 + s1) + (s2 + s3)."""
+    t = [float(a) - float(b) for a, b in zip(near, row, strict=True)]
+    t = [x if x > 0.0 else 0.0 for x in t]
+    s = [0.0, 0.0, 0.0, 0.0]
+    full = len(t) // 4 * 4
+    for o in range(full):
+        s[o % 4] += t[o]
+    for o in range(full, len(t)):
+        s[0] += t[o]
+    return (s[0] + s[1]) + (s[2] + s[3])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_build_gains_add_in_the_defined_order(dtype):
+    """The vector gains are bit for bit the scalar definition on values whose sum
+    depends on the order of the additions (any other order changes some bits)."""
+    from bench_core.algorithms._build import _gain_rows
+
+    rng = np.random.default_rng(3)
+    for n in (1, 3, 4, 9, 66, 131):
+        D = np.ascontiguousarray((rng.random((n, n)) * 10.0 ** rng.integers(-8, 8, (n, n))).astype(dtype))
+        near = rng.random(n) * 10.0 ** rng.integers(-8, 8, n)
+        for rows in (np.arange(n), rng.permutation(n)[: max(1, n // 3)], np.zeros(3, dtype=np.intp)):
+            rows = np.ascontiguousarray(rows, dtype=np.intp)
+            got = _gain_rows(D, rows, near)
+            want = [_gain_definition(D[i], near) for i in rows]
+            assert got.tolist() == want, n
+
+
 @pytest.mark.parametrize("name", ALL_ALGOS)
 def test_k_equals_n_and_one(name):
     D = random_diss(9, 3)

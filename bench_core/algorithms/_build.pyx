@@ -26,6 +26,17 @@ from cython.parallel cimport prange
 
 from ._common cimport dissim_t
 
+cdef extern from "build_gain.h":
+    enum: KMB_HAVE_GAIN_SSE2
+    double kmb_gain_f64(const double* row, const double* near,
+                        Py_ssize_t lo, Py_ssize_t hi) noexcept nogil
+    double kmb_gain_f32(const float* row, const double* near,
+                        Py_ssize_t lo, Py_ssize_t hi) noexcept nogil
+    void kmb_gain4_f64(const double** rows, const double* near,
+                       Py_ssize_t lo, Py_ssize_t hi, double* g) noexcept nogil
+    void kmb_gain4_f32(const float** rows, const double* near,
+                       Py_ssize_t lo, Py_ssize_t hi, double* g) noexcept nogil
+
 
 cdef enum:
     BATCH = 8  # stale candidates re-evaluated together in a lazy step
@@ -49,9 +60,19 @@ cdef inline double _row_sum(const dissim_t* row, Py_ssize_t lo, Py_ssize_t hi) n
 
 cdef inline double _gain(const dissim_t* row, const double* near,
                          Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
-    """sum of max(near[o] - row[o], 0) over o in [lo, hi), four partial sums."""
+    """sum of max(near[o] - row[o], 0) over o in [lo, hi), four partial sums.
+
+    float64 and float32 rows take the same additions in SSE2 registers
+    (build_gain.h) where the compiler targets x86-64; the loop below is the
+    definition, used for the integer types and elsewhere.
+    """
     cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, t0, t1, t2, t3
     cdef Py_ssize_t o = lo
+    if KMB_HAVE_GAIN_SSE2:
+        if dissim_t is double:
+            return kmb_gain_f64(row, near, lo, hi)
+        elif dissim_t is float:
+            return kmb_gain_f32(row, near, lo, hi)
     while o + 4 <= hi:
         t0 = near[o] - <double> row[o]
         t1 = near[o + 1] - <double> row[o + 1]
@@ -69,6 +90,42 @@ cdef inline double _gain(const dissim_t* row, const double* near,
     return (s0 + s1) + (s2 + s3)
 
 
+cdef inline void _gains(const dissim_t[:, ::1] diss, const Py_ssize_t* idx, Py_ssize_t m,
+                        const double* near, double* bound) noexcept nogil:
+    """bound[idx[q]] = the gain of row idx[q], for q < m <= 4 (four rows share one pass)."""
+    cdef const double* rd[4]
+    cdef const float* rf[4]
+    cdef double g[4]
+    cdef Py_ssize_t q, n = diss.shape[1]
+    if KMB_HAVE_GAIN_SSE2 and m > 1:
+        if dissim_t is double:
+            for q in range(4):
+                rd[q] = &diss[idx[q if q < m else 0], 0]
+            kmb_gain4_f64(rd, near, 0, n, g)
+            for q in range(m):
+                bound[idx[q]] = g[q]
+            return
+        elif dissim_t is float:
+            for q in range(4):
+                rf[q] = &diss[idx[q if q < m else 0], 0]
+            kmb_gain4_f32(rf, near, 0, n, g)
+            for q in range(m):
+                bound[idx[q]] = g[q]
+            return
+    for q in range(m):
+        bound[idx[q]] = _gain(&diss[idx[q], 0], near, 0, n)
+
+
+def _gain_rows(const dissim_t[:, ::1] diss, const Py_ssize_t[::1] rows, const double[::1] near):
+    """Testing: the gains of ``rows`` as BUILD computes them (four rows per pass)."""
+    cdef Py_ssize_t q, m = rows.shape[0]
+    out = np.full(diss.shape[0], np.nan)
+    cdef double[::1] bound = out
+    for q in range(0, m, 4):
+        _gains(diss, &rows[q], min(4, m - q), &near[0], &bound[0])
+    return out[np.asarray(rows)]
+
+
 def build_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
                  long long[::1] medoids,          # OUT (k,)
                  double[::1] near,                # OUT (n,) distance to the nearest medoid
@@ -84,6 +141,7 @@ def build_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
     cdef double[::1] bound = np.empty(n, dtype=np.float64)
     cdef long long[::1] stamp = np.zeros(n, dtype=np.int64)     # step of bound[i]; -1: medoid
     cdef Py_ssize_t[::1] heap = np.empty(n, dtype=np.intp)      # candidates, best bound on top
+    cdef Py_ssize_t[::1] every = np.arange(n, dtype=np.intp)
     cdef Py_ssize_t batch[BATCH]
     cdef Py_ssize_t i, o, l, c, q, nb, h = 0, evals = 0
     cdef double best
@@ -106,9 +164,10 @@ def build_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
             near[o] = <double> row[o]
         near[c] = 0.0
         if k > 1:                               # no bounds yet: evaluate everybody
-            for i in prange(n, schedule="static", num_threads=n_threads):
+            for q in prange((n + 3) // 4, schedule="static", num_threads=n_threads):
+                _gains(diss, &every[4 * q], min(4, n - 4 * q), &near[0], &bound[0])
+            for i in range(n):
                 if stamp[i] >= 0:
-                    bound[i] = _gain(&diss[i, 0], &near[0], 0, n)
                     stamp[i] = 1
             for i in range(n):
                 if stamp[i] >= 0:
@@ -127,12 +186,12 @@ def build_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
                     h -= 1
                     heap[0] = heap[h]
                     _sift_down(&heap[0], h, 0, &bound[0])
-                if n_threads > 1 and nb > 1:
-                    for q in prange(nb, schedule="static", chunksize=1, num_threads=n_threads):
-                        bound[batch[q]] = _gain(&diss[batch[q], 0], &near[0], 0, n)
+                if n_threads > 1 and nb > 4:
+                    for q in prange(2, schedule="static", chunksize=1, num_threads=n_threads):
+                        _gains(diss, &batch[4 * q], min(4, nb - 4 * q), &near[0], &bound[0])
                 else:
-                    for q in range(nb):
-                        bound[batch[q]] = _gain(&diss[batch[q], 0], &near[0], 0, n)
+                    for q in range(0, nb, 4):
+                        _gains(diss, &batch[q], min(4, nb - q), &near[0], &bound[0])
                 for q in range(nb):
                     stamp[batch[q]] = l
                     heap[h] = batch[q]

@@ -66,6 +66,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="smaller n (a smoke run)")
+    ap.add_argument("--only", choices=("threads", "reads"),
+                    help="only the 2-vs-1 kernels, or only the reads (ceiling, FasterPAM, check)")
     a = ap.parse_args()
     q = 4 if a.quick else 1
     try:
@@ -74,83 +76,101 @@ def main():
         kmedoids = None
     X = get_dataset("mnist", 10000 // q).X
     D10 = dissimilarity(X, "euclidean", np.float64)
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(0)  # the starts, drawn in this order whatever --only says
+    n2, n5 = 2000 // q, 5000 // q
+    starts = {"pam": np.sort(rng.choice(n2, 20, replace=False)),
+              "fastpam1": np.sort(rng.choice(n5, 100, replace=False)),
+              "fastmsc": np.sort(rng.choice(n5, 10, replace=False)),
+              "fasterpam10": np.sort(rng.choice(len(D10), 10, replace=False)),
+              "fasterpam100": np.sort(rng.choice(len(D10), 100, replace=False))}
     with threadpool_limits(limits=1):
-        # PAM SWAP n = 2000, k = 20: two iterations from a fixed random start
-        D = np.ascontiguousarray(D10[:2000 // q, :2000 // q])
-        start = np.sort(rng.choice(len(D), 20, replace=False))
-        calls = {f"ours {t}": (lambda t=t: pam.pam(D, start, max_iter=2, n_threads=t)) for t in (1, 2)}
-        if kmedoids:
-            calls["kmedoids"] = lambda: kmedoids.pam(D, start, max_iter=2)  # no n_cpu in 0.5
-        compare("PAM SWAP n=2000 k=20 (2 iter)", calls, a.repeat)
+        if a.only != "reads":
+            threads(D10, starts, q, kmedoids, a.repeat)
+        if a.only != "threads":
+            reads_per_pass(D10, starts, a.repeat)
 
-        D = np.ascontiguousarray(D10[:5000 // q, :5000 // q])
-        start = np.sort(rng.choice(len(D), 100, replace=False))
-        calls = {f"ours {t}": (lambda t=t: pam.fastpam1(D, start, max_iter=2, n_threads=t)) for t in (1, 2)}
-        if kmedoids:
-            calls["kmedoids"] = lambda: kmedoids.fastpam1(D, start, max_iter=2)
-        compare("FastPAM1 n=5000 k=100 (2 iter)", calls, a.repeat)
-        calls = {f"ours {t}": (lambda t=t: pam.build(D, 100, n_threads=t)) for t in (1, 2)}
-        compare("BUILD n=5000 k=100", calls, a.repeat)
 
-        labels = pam.fasterpam(D10, 10, random_state=0).labels
-        med = pam.fasterpam(D10, 10, random_state=0).medoids
-        calls = {f"ours {t}": (lambda t=t: silhouette.silhouette(D10, labels, n_threads=t)) for t in (1, 2)}
-        if kmedoids:  # kmedoids 0.5 takes n_cpu here and in fasterpam only
-            lab = labels.astype(np.uintp)
-            calls |= {f"kmedoids n_cpu={c}": (lambda c=c: float(kmedoids.silhouette(D10, lab, n_cpu=c)[0]))
-                      for c in (1, 2)}
-        compare(f"silhouette n={len(D10)} k=10", calls, a.repeat)
-        calls = {f"ours {t}": (lambda t=t: silhouette.medoid_silhouette(D10, med, n_threads=t))
-                 for t in (1, 2)}
-        if kmedoids:
-            calls["kmedoids"] = lambda: float(kmedoids.medoid_silhouette(D10, med)[0])
-        compare(f"medoid silhouette n={len(D10)} k=10", calls, a.repeat)
+def threads(D10, starts, q, kmedoids, repeat):
+    """2 threads against 1 (and kmedoids) for the threaded kernels."""
+    # PAM SWAP n = 2000, k = 20: two iterations from a fixed random start
+    D = np.ascontiguousarray(D10[:2000 // q, :2000 // q])
+    start = starts["pam"]
+    calls = {f"ours {t}": (lambda t=t: pam.pam(D, start, max_iter=2, n_threads=t)) for t in (1, 2)}
+    if kmedoids:
+        calls["kmedoids"] = lambda: kmedoids.pam(D, start, max_iter=2)  # no n_cpu in 0.5
+    compare("PAM SWAP n=2000 k=20 (2 iter)", calls, repeat)
 
-        D = np.ascontiguousarray(D10[:5000 // q, :5000 // q])
-        start = np.sort(rng.choice(len(D), 10, replace=False))
-        calls = {f"ours {t}": (lambda t=t: msc.fastmsc(D, start, max_iter=2, n_threads=t)) for t in (1, 2)}
-        compare("FastMSC n=5000 k=10 (2 iter)", calls, a.repeat)
+    D = np.ascontiguousarray(D10[:5000 // q, :5000 // q])
+    start = starts["fastpam1"]
+    calls = {f"ours {t}": (lambda t=t: pam.fastpam1(D, start, max_iter=2, n_threads=t)) for t in (1, 2)}
+    if kmedoids:
+        calls["kmedoids"] = lambda: kmedoids.fastpam1(D, start, max_iter=2)
+    compare("FastPAM1 n=5000 k=100 (2 iter)", calls, repeat)
+    calls = {f"ours {t}": (lambda t=t: pam.build(D, 100, n_threads=t)) for t in (1, 2)}
+    compare("BUILD n=5000 k=100", calls, repeat)
 
-        # the memory ceiling: one streaming read of the matrix on 1 and on 2 threads
-        # (the input check's scan is exactly that read); kernels that stream the
-        # matrix cannot gain more from a second thread than this ratio
-        reads = {1: [], 2: []}
-        for _ in range(a.repeat):
-            for t in (1, 2):
-                reads[t].append(_time(lambda t=t: scan_matrix(D10, t))[0])
-        r1, r2 = statistics.median(reads[1]), statistics.median(reads[2])
-        print(f"one streaming read n={len(D10)} ({D10.nbytes / 1e6:.0f} MB): 1 thread {r1:.4f}s "
-              f"({D10.nbytes / r1 / 1e9:.1f} GB/s), 2 threads {r2:.4f}s ({D10.nbytes / r2 / 1e9:.1f} GB/s): "
-              f"memory ceiling of a 2-thread speed-up {r1 / r2:.2f}x", flush=True)
+    labels = pam.fasterpam(D10, 10, random_state=0).labels
+    med = pam.fasterpam(D10, 10, random_state=0).medoids
+    calls = {f"ours {t}": (lambda t=t: silhouette.silhouette(D10, labels, n_threads=t)) for t in (1, 2)}
+    if kmedoids:  # kmedoids 0.5 takes n_cpu here and in fasterpam only
+        lab = labels.astype(np.uintp)
+        calls |= {f"kmedoids n_cpu={c}": (lambda c=c: float(kmedoids.silhouette(D10, lab, n_cpu=c)[0]))
+                  for c in (1, 2)}
+    compare(f"silhouette n={len(D10)} k=10", calls, repeat)
+    calls = {f"ours {t}": (lambda t=t: silhouette.medoid_silhouette(D10, med, n_threads=t))
+             for t in (1, 2)}
+    if kmedoids:
+        calls["kmedoids"] = lambda: float(kmedoids.medoid_silhouette(D10, med)[0])
+    compare(f"medoid silhouette n={len(D10)} k=10", calls, repeat)
 
-        # FasterPAM per pass vs one streaming read of the same matrix, measured beside it:
-        # the call minus its input check (the check has its own budget below), per
-        # pass; and a pass that swaps nothing (started from the converged medoids)
-        for k in (10, 100):
-            start = np.sort(rng.choice(len(D10), k, replace=False))
-            reads, passes, still, checks = [], [], [], []
-            for _ in range(a.repeat):
-                reads.append(_time(lambda: float(np.add.reduce(D10, axis=None)))[0])
-                checks.append(_time(lambda: check_diss(D10))[0])
-                t_fp, res = _time(lambda s=start: pam.fasterpam(D10, s))
-                passes.append(t_fp)
-                t_conv, conv = _time(lambda m=res.medoids: pam.fasterpam(D10, m))
-                assert conv.n_swap == 0 and conv.n_iter == 1
-                still.append(t_conv)
-            r, c = statistics.median(reads), statistics.median(checks)
-            p = (statistics.median(passes) - c) / res.n_iter
-            q = statistics.median(still) - c
-            print(f"FasterPAM n={len(D10)} k={k}: {p:.3f}s per pass ({res.n_iter} passes, "
-                  f"{res.n_swap} swaps; input check {c:.3f}s not counted), one read {r:.3f}s: "
-                  f"{p / r:.2f} reads per pass; a pass without swaps {q:.3f}s: {q / r:.2f} reads",
-                  flush=True)
-        reads, checks = [], []
-        for _ in range(a.repeat):
+    D = np.ascontiguousarray(D10[:5000 // q, :5000 // q])
+    start = starts["fastmsc"]
+    calls = {f"ours {t}": (lambda t=t: msc.fastmsc(D, start, max_iter=2, n_threads=t)) for t in (1, 2)}
+    compare("FastMSC n=5000 k=10 (2 iter)", calls, repeat)
+
+
+def reads_per_pass(D10, starts, repeat):
+    """The memory ceiling, FasterPAM per pass and the input check, in streaming reads."""
+
+    # the memory ceiling: one streaming read of the matrix on 1 and on 2 threads
+    # (the input check's scan is exactly that read); kernels that stream the
+    # matrix cannot gain more from a second thread than this ratio
+    reads = {1: [], 2: []}
+    for _ in range(repeat):
+        for t in (1, 2):
+            reads[t].append(_time(lambda t=t: scan_matrix(D10, t))[0])
+    r1, r2 = statistics.median(reads[1]), statistics.median(reads[2])
+    print(f"one streaming read n={len(D10)} ({D10.nbytes / 1e6:.0f} MB): 1 thread {r1:.4f}s "
+          f"({D10.nbytes / r1 / 1e9:.1f} GB/s), 2 threads {r2:.4f}s ({D10.nbytes / r2 / 1e9:.1f} GB/s): "
+          f"memory ceiling of a 2-thread speed-up {r1 / r2:.2f}x", flush=True)
+
+    # FasterPAM per pass vs one streaming read of the same matrix, measured beside it:
+    # the call minus its input check (the check has its own budget below), per
+    # pass; and a pass that swaps nothing (started from the converged medoids)
+    for k in (10, 100):
+        start = starts[f"fasterpam{k}"]
+        reads, passes, still, checks = [], [], [], []
+        for _ in range(repeat):
             reads.append(_time(lambda: float(np.add.reduce(D10, axis=None)))[0])
             checks.append(_time(lambda: check_diss(D10))[0])
+            t_fp, res = _time(lambda s=start: pam.fasterpam(D10, s))
+            passes.append(t_fp)
+            t_conv, conv = _time(lambda m=res.medoids: pam.fasterpam(D10, m))
+            assert conv.n_swap == 0 and conv.n_iter == 1
+            still.append(t_conv)
         r, c = statistics.median(reads), statistics.median(checks)
-        print(f"input check n={len(D10)}: {c:.3f}s, one read {r:.3f}s: {c / r:.2f} reads", flush=True)
+        p = (statistics.median(passes) - c) / res.n_iter
+        q = statistics.median(still) - c
+        print(f"FasterPAM n={len(D10)} k={k}: {p:.3f}s per pass ({res.n_iter} passes, "
+              f"{res.n_swap} swaps; input check {c:.3f}s not counted), one read {r:.3f}s: "
+              f"{p / r:.2f} reads per pass; a pass without swaps {q:.3f}s: {q / r:.2f} reads",
+              flush=True)
+    reads, checks = [], []
+    for _ in range(repeat):
+        reads.append(_time(lambda: float(np.add.reduce(D10, axis=None)))[0])
+        checks.append(_time(lambda: check_diss(D10))[0])
+    r, c = statistics.median(reads), statistics.median(checks)
+    print(f"input check n={len(D10)}: {c:.3f}s, one read {r:.3f}s: {c / r:.2f} reads", flush=True)
 
 if __name__ == "__main__":
     main()
