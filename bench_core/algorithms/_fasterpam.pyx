@@ -21,7 +21,8 @@ from ._common cimport (dissim_t, do_swap, hits_below, nearest_two, removal_loss,
 # superset of the points, the few extra ones dropped exactly by
 # swap_change_of_hits); elsewhere the scalar loop of _common.hits_below. All take
 # the same swaps.
-from ._simd cimport kmb_hits_below_simd, kmb_round_up_f32, kmb_simd_level, kmb_simd_limit
+from ._simd cimport (kmb_change_of_hits4, kmb_hits_below4_avx512, kmb_hits_below_simd, kmb_round_up_f32,
+                    kmb_simd_level, kmb_simd_limit)
 
 
 def _limit_compaction(int level):
@@ -32,6 +33,26 @@ def _limit_compaction(int level):
 def compaction_level():
     """The listing of affected points used here for float64: 'avx512', 'avx2' or 'scalar'."""
     return ("scalar", "avx2", "avx512")[kmb_simd_level()]
+
+
+cdef enum:
+    GROUP = 4  # candidates evaluated together (AVX-512 path)
+
+
+cdef inline double _change(const dissim_t[:, ::1] diss, Py_ssize_t j, int level,
+                           const float* seco_f, int* hits, const int* near_i,
+                           const double* near_d, const double* seco_d, const double* rloss,
+                           double* ploss, Py_ssize_t k, Py_ssize_t* b) noexcept nogil:
+    """The loss change of candidate j's best swap (and its medoid, into b), alone."""
+    cdef Py_ssize_t c, n = diss.shape[0]
+    if dissim_t is double:
+        if level:
+            c = kmb_hits_below_simd(level, &diss[j, 0], seco_f, n, hits)
+        else:
+            c = hits_below(&diss[j, 0], seco_d, n, hits)
+    else:
+        c = hits_below(&diss[j, 0], seco_d, n, hits)
+    return swap_change_of_hits(&diss[j, 0], hits, c, near_i, near_d, seco_d, rloss, ploss, k, b)
 
 
 def fasterpam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
@@ -47,13 +68,22 @@ def fasterpam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
     cdef float[::1] seco_f = np.empty(n, dtype=np.float32)      # seco_d rounded up
     cdef int[::1] seco_i = np.empty(n, dtype=np.intc)
     cdef double[::1] rloss = np.empty(k, dtype=np.float64)
-    cdef double[::1] ploss = np.empty(k, dtype=np.float64)
-    cdef int[::1] hits = np.empty(n, dtype=np.intc)
-    cdef Py_ssize_t it = 0, n_swap = 0, before, t, j, b, last = -1
-    cdef double loss, change, lastloss
-    cdef bint converged = False
+    cdef double[::1] ploss = np.empty(GROUP * k, dtype=np.float64)
+    cdef int[::1] hits = np.empty(GROUP * n, dtype=np.intc)
+    cdef Py_ssize_t it = 0, n_swap = 0, before, t, u, j, q, g, last = -1
+    cdef double loss, lastloss
+    cdef bint converged = False, at_last, swapped
     cdef int level = kmb_simd_level() if dissim_t is double else 0
-    cdef Py_ssize_t c
+    cdef Py_ssize_t group = GROUP if level == 2 else 1
+    cdef Py_ssize_t cand[GROUP]
+    cdef Py_ssize_t pos[GROUP]
+    cdef Py_ssize_t cnt[GROUP]
+    cdef Py_ssize_t bsel[GROUP]
+    cdef double change[GROUP]
+    cdef const double* rows[GROUP]
+    cdef int* hit[GROUP]
+    for q in range(GROUP):
+        hit[q] = &hits[q * n]
     with nogil:
         loss = nearest_two(diss, medoids, near_i, near_d, seco_i, seco_d)
         removal_loss(near_i, near_d, seco_d, rloss)
@@ -63,29 +93,53 @@ def fasterpam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
             it += 1
             before = n_swap
             lastloss = loss
-            for t in range(n):
-                j = order[t]
-                if j == last:
+            t = 0
+            while True:
+                # the next `group` candidates in scan order (medoids skipped), up to the
+                # last one swapped in; all are evaluated against the current medoids,
+                # and those after a candidate that swaps are dropped and taken again
+                g = 0
+                u = t
+                at_last = False
+                while g < group and u < n:
+                    j = order[u]
+                    if j == last:
+                        at_last = True
+                        break
+                    if medoids[near_i[j]] != j:
+                        cand[g] = j
+                        pos[g] = u
+                        g += 1
+                    u += 1
+                if g == 0:
                     break
-                if medoids[near_i[j]] == j:
-                    continue                    # already a medoid
-                if dissim_t is double:
-                    if level:
-                        c = kmb_hits_below_simd(level, &diss[j, 0], &seco_f[0], n, &hits[0])
-                    else:
-                        c = hits_below(&diss[j, 0], &seco_d[0], n, &hits[0])
+                if group > 1 and g > 1:
+                    if dissim_t is double:
+                        for q in range(GROUP):
+                            rows[q] = &diss[cand[q if q < g else 0], 0]
+                        kmb_hits_below4_avx512(rows, &seco_f[0], n, hit, cnt)
+                        kmb_change_of_hits4(rows, hit, cnt, &near_i[0], &near_d[0], &seco_d[0],
+                                            &rloss[0], k, &ploss[0], change, bsel)
                 else:
-                    c = hits_below(&diss[j, 0], &seco_d[0], n, &hits[0])
-                change = swap_change_of_hits(&diss[j, 0], &hits[0], c, &near_i[0], &near_d[0],
-                                             &seco_d[0], &rloss[0], &ploss[0], k, &b)
-                if not change < -rel_tol * loss:
-                    continue
-                n_swap += 1
-                last = j
-                loss = do_swap(diss, medoids, near_i, near_d, seco_i, seco_d, b, j)
-                removal_loss(near_i, near_d, seco_d, rloss)
-                if level:
-                    kmb_round_up_f32(&seco_d[0], n, &seco_f[0])
+                    for q in range(g):
+                        change[q] = _change(diss, cand[q], level, &seco_f[0], &hits[0], &near_i[0],
+                                            &near_d[0], &seco_d[0], &rloss[0], &ploss[0], k, &bsel[q])
+                swapped = False
+                for q in range(g):
+                    if change[q] < -rel_tol * loss:
+                        n_swap += 1
+                        last = cand[q]
+                        loss = do_swap(diss, medoids, near_i, near_d, seco_i, seco_d, bsel[q], cand[q])
+                        removal_loss(near_i, near_d, seco_d, rloss)
+                        if level:
+                            kmb_round_up_f32(&seco_d[0], n, &seco_f[0])
+                        t = pos[q] + 1
+                        swapped = True
+                        break
+                if not swapped:
+                    if at_last:
+                        break
+                    t = u
             if n_swap == before:
                 converged = True
                 break

@@ -23,12 +23,41 @@ from ._common cimport (dissim_t, do_swap, hits_below, nearest_two, removal_loss,
                        swap_change_of_hits, thread_stride)
 
 
-from ._simd cimport kmb_hits_below_simd, kmb_round_up_f32, kmb_simd_level, kmb_simd_limit
+from ._simd cimport (kmb_change_of_hits4, kmb_hits_below4_avx512, kmb_hits_below_simd, kmb_round_up_f32,
+                    kmb_simd_level, kmb_simd_limit)
 
 
 def _limit_compaction(int level):
     """Testing/benchmark switch: the highest vector level used (0 scalar, 1 AVX2, 2 AVX-512)."""
     kmb_simd_limit(level)
+
+
+cdef enum:
+    GROUP = 4  # candidates listed and summed together (AVX-512 path)
+
+
+cdef inline void _group(const double[:, ::1] diss, Py_ssize_t j0, const float* seco_f,
+                        int* hits, Py_ssize_t tn, const int* near_i, const double* near_d,
+                        const double* seco_d, const double* rloss, Py_ssize_t k,
+                        double* ploss, double* cbest, Py_ssize_t* cm) noexcept nogil:
+    """cbest/cm of candidates j0 .. j0+3 (those < n), four rows sharing one pass over
+    the bound and interleaving their sums (fasterpam_simd.h); the same values as one
+    candidate at a time."""
+    cdef const double* rows[GROUP]
+    cdef int* hit[GROUP]
+    cdef Py_ssize_t cnt[GROUP]
+    cdef Py_ssize_t bsel[GROUP]
+    cdef double change[GROUP]
+    cdef Py_ssize_t q, n = diss.shape[0]
+    for q in range(GROUP):
+        rows[q] = &diss[j0 + q if j0 + q < n else j0, 0]
+        hit[q] = hits + q * tn
+    kmb_hits_below4_avx512(rows, seco_f, n, hit, cnt)
+    kmb_change_of_hits4(rows, hit, cnt, near_i, near_d, seco_d, rloss, k, ploss, change, bsel)
+    for q in range(GROUP):
+        if j0 + q < n:
+            cbest[j0 + q] = change[q]
+            cm[j0 + q] = bsel[q]
 
 
 def fastpam1_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
@@ -45,16 +74,17 @@ def fastpam1_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
     cdef int[::1] seco_i = np.empty(n, dtype=np.intc)
     cdef double[::1] rloss = np.empty(k, dtype=np.float64)
     cdef Py_ssize_t nt = max(n_threads, 1)
-    cdef Py_ssize_t tk = thread_stride(k), tn = thread_stride(n)
+    cdef int level = kmb_simd_level() if dissim_t is double else 0
+    cdef Py_ssize_t group = GROUP if level == 2 else 1
+    cdef Py_ssize_t tk = thread_stride(group * k), tn = thread_stride(n)
     cdef double[::1] ploss = np.empty(nt * tk, dtype=np.float64)  # per thread
-    cdef int[::1] hits = np.empty(nt * tn, dtype=np.intc)         # per thread
+    cdef int[::1] hits = np.empty(nt * group * tn, dtype=np.intc) # per thread
     cdef double[::1] cbest = np.empty(n, dtype=np.float64)        # change of each candidate
     cdef Py_ssize_t[::1] cm = np.empty(n, dtype=np.intp)          # ... and its medoid
     cdef Py_ssize_t it = 0, n_swap = 0, j, b, best_b, best_j, t
     cdef double loss, best, newloss
     cdef bint converged = False
-    cdef int level = kmb_simd_level() if dissim_t is double else 0
-    cdef Py_ssize_t c
+    cdef Py_ssize_t c, g
     with nogil:
         loss = nearest_two(diss, medoids, near_i, near_d, seco_i, seco_d)
         while it < max_iter:
@@ -62,21 +92,34 @@ def fastpam1_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
             removal_loss(near_i, near_d, seco_d, rloss)
             if level:
                 kmb_round_up_f32(&seco_d[0], n, &seco_f[0])
-            for j in prange(n, schedule="dynamic", chunksize=16, num_threads=n_threads):
-                if medoids[near_i[j]] == j:     # already a medoid
-                    cbest[j] = 0.0
-                else:
-                    t = threadid()
-                    if dissim_t is double:
-                        if level:
-                            c = kmb_hits_below_simd(level, &diss[j, 0], &seco_f[0], n, &hits[t * tn])
+            if group > 1:
+                if dissim_t is double:
+                    for g in prange((n + GROUP - 1) // GROUP, schedule="dynamic", chunksize=4,
+                                    num_threads=n_threads):
+                        t = threadid()
+                        _group(diss, g * GROUP, &seco_f[0], &hits[t * GROUP * tn], tn, &near_i[0],
+                               &near_d[0], &seco_d[0], &rloss[0], k, &ploss[t * tk], &cbest[0],
+                               &cm[0])
+                    for b in range(k):
+                        j = medoids[b]
+                        if medoids[near_i[j]] == j:  # already a medoid (as below)
+                            cbest[j] = 0.0
+            else:
+                for j in prange(n, schedule="dynamic", chunksize=16, num_threads=n_threads):
+                    if medoids[near_i[j]] == j:     # already a medoid
+                        cbest[j] = 0.0
+                    else:
+                        t = threadid()
+                        if dissim_t is double:
+                            if level:
+                                c = kmb_hits_below_simd(level, &diss[j, 0], &seco_f[0], n, &hits[t * tn])
+                            else:
+                                c = hits_below(&diss[j, 0], &seco_d[0], n, &hits[t * tn])
                         else:
                             c = hits_below(&diss[j, 0], &seco_d[0], n, &hits[t * tn])
-                    else:
-                        c = hits_below(&diss[j, 0], &seco_d[0], n, &hits[t * tn])
-                    cbest[j] = swap_change_of_hits(&diss[j, 0], &hits[t * tn], c, &near_i[0],
-                                                   &near_d[0], &seco_d[0], &rloss[0],
-                                                   &ploss[t * tk], k, &cm[j])
+                        cbest[j] = swap_change_of_hits(&diss[j, 0], &hits[t * tn], c, &near_i[0],
+                                                       &near_d[0], &seco_d[0], &rloss[0],
+                                                       &ploss[t * tk], k, &cm[j])
             best = 0.0
             best_b = best_j = -1
             for j in range(n):

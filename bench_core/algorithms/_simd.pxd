@@ -6,5 +6,11 @@ cdef extern from "fasterpam_simd.h":
     Py_ssize_t kmb_hits_below_simd(int level, const double* row, const float* bound,
                                    Py_ssize_t n, int* hits) noexcept nogil
     void kmb_round_up_f32(const double* bound, Py_ssize_t n, float* bound32) noexcept nogil
+    void kmb_hits_below4_avx512(const double** rows, const float* bound, Py_ssize_t n,
+                                int** hits, Py_ssize_t* c) noexcept nogil
+    void kmb_change_of_hits4(const double** rows, int** hits, const Py_ssize_t* c,
+                             const int* near_i, const double* near_d, const double* seco_d,
+                             const double* rloss, Py_ssize_t k, double* ploss,
+                             double* change, Py_ssize_t* best_m) noexcept nogil
     int kmb_simd_level() noexcept nogil
     void kmb_simd_limit(int level) noexcept nogil

@@ -20,6 +20,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <string.h>
 
 /* bound32[o] = the smallest float32 >= bound[o] (+inf for +inf or beyond the range). */
 static void kmb_round_up_f32(const double *bound, Py_ssize_t n, float *bound32) {
@@ -30,6 +31,57 @@ static void kmb_round_up_f32(const double *bound, Py_ssize_t n, float *bound32) 
         bound32[o] = f;
     }
 }
+
+
+/* The loss changes of four candidates' best swaps from their listed points, each
+ * exactly as _common.swap_change_of_hits computes it for one (the same additions in
+ * the same order). The four candidates' sums are independent chains, interleaved
+ * while all four have points left, so the core overlaps them instead of waiting
+ * on one chain (acc and ploss[m] of one candidate: a dependent addition per point).
+ * ploss: scratch of 4 k doubles. Rows may repeat (their results are then equal). */
+#define KMB_HIT_STEP(r, q)                                                               \
+    {                                                                                    \
+        int o_ = hits[r][q];                                                             \
+        double d_ = rows[r][o_], sd_ = seco_d[o_];                                       \
+        if (d_ < sd_) {                                                                  \
+            double nd_ = near_d[o_];                                                     \
+            acc[r] += (d_ < nd_ ? d_ : nd_) - nd_;                                       \
+            pl[r][near_i[o_]] += (d_ > nd_ ? d_ : nd_) - sd_;                            \
+        }                                                                                \
+    }
+static void kmb_change_of_hits4(const double *const *rows, int *const *hits, const Py_ssize_t *c,
+                                const int *near_i, const double *near_d, const double *seco_d,
+                                const double *rloss, Py_ssize_t k, double *ploss,
+                                double *change, Py_ssize_t *best_m) {
+    double *pl[4], acc[4] = {0.0, 0.0, 0.0, 0.0};
+    Py_ssize_t q, m = c[0];
+    for (int r = 0; r < 4; r++) {
+        pl[r] = ploss + r * k;
+        memcpy(pl[r], rloss, (size_t)k * sizeof(double));
+        if (c[r] < m)
+            m = c[r];
+    }
+    for (q = 0; q < m; q++) {
+        KMB_HIT_STEP(0, q)
+        KMB_HIT_STEP(1, q)
+        KMB_HIT_STEP(2, q)
+        KMB_HIT_STEP(3, q)
+    }
+    for (int r = 0; r < 4; r++) {
+        for (Py_ssize_t p = m; p < c[r]; p++)
+            KMB_HIT_STEP(r, p)
+        Py_ssize_t b = 0;
+        double best = pl[r][0];
+        for (Py_ssize_t mm = 1; mm < k; mm++)
+            if (pl[r][mm] < best) {
+                best = pl[r][mm];
+                b = mm;
+            }
+        best_m[r] = b;
+        change[r] = best + acc[r];
+    }
+}
+#undef KMB_HIT_STEP
 
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
 #include <immintrin.h>
@@ -84,6 +136,44 @@ static Py_ssize_t kmb_hits_below_avx512(const double *row, const float *bound,
     return c;
 }
 
+/* The listings of four rows against one bound (hits[r], c[r] for rows[r]): the
+ * bound is converted once for the four, and the four row streams keep the memory
+ * busy while the previous group's sums ran without it. */
+__attribute__((target("avx512f,avx512vl")))
+static void kmb_hits_below4_avx512(const double *const *rows, const float *bound, Py_ssize_t n,
+                                   int *const *hits, Py_ssize_t *c) {
+    Py_ssize_t o = 0, c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+    __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i eight = _mm256_set1_epi32(8);
+    for (; o + 8 <= n; o += 8) {
+        __m512d b = _mm512_cvtps_pd(_mm256_loadu_ps(bound + o));
+        __mmask8 m0 = _mm512_cmp_pd_mask(_mm512_loadu_pd(rows[0] + o), b, _CMP_LT_OQ);
+        __mmask8 m1 = _mm512_cmp_pd_mask(_mm512_loadu_pd(rows[1] + o), b, _CMP_LT_OQ);
+        __mmask8 m2 = _mm512_cmp_pd_mask(_mm512_loadu_pd(rows[2] + o), b, _CMP_LT_OQ);
+        __mmask8 m3 = _mm512_cmp_pd_mask(_mm512_loadu_pd(rows[3] + o), b, _CMP_LT_OQ);
+        _mm256_storeu_si256((__m256i *)(hits[0] + c0), _mm256_maskz_compress_epi32(m0, idx));
+        c0 += __builtin_popcount((unsigned)m0);
+        _mm256_storeu_si256((__m256i *)(hits[1] + c1), _mm256_maskz_compress_epi32(m1, idx));
+        c1 += __builtin_popcount((unsigned)m1);
+        _mm256_storeu_si256((__m256i *)(hits[2] + c2), _mm256_maskz_compress_epi32(m2, idx));
+        c2 += __builtin_popcount((unsigned)m2);
+        _mm256_storeu_si256((__m256i *)(hits[3] + c3), _mm256_maskz_compress_epi32(m3, idx));
+        c3 += __builtin_popcount((unsigned)m3);
+        idx = _mm256_add_epi32(idx, eight);
+    }
+    for (; o < n; o++) {
+        hits[0][c0] = hits[1][c1] = hits[2][c2] = hits[3][c3] = (int)o;
+        c0 += rows[0][o] < bound[o];
+        c1 += rows[1][o] < bound[o];
+        c2 += rows[2][o] < bound[o];
+        c3 += rows[3][o] < bound[o];
+    }
+    c[0] = c0;
+    c[1] = c1;
+    c[2] = c2;
+    c[3] = c3;
+}
+
 /* -1: not decided yet; otherwise the level in use (0 scalar, 1 AVX2, 2 AVX-512). */
 static int kmb_simd = -1;
 static int kmb_simd_cap = 2;             /* the highest level allowed (tests lower it) */
@@ -115,6 +205,8 @@ static int kmb_simd_level(void) { return 0; }
 static void kmb_simd_limit(int level) { (void)level; }
 static Py_ssize_t kmb_hits_below_simd(int level, const double *row, const float *bound,
                                       Py_ssize_t n, int *hits) { return -1; }
+static void kmb_hits_below4_avx512(const double *const *rows, const float *bound, Py_ssize_t n,
+                                   int *const *hits, Py_ssize_t *c) {}
 #endif
 
 #endif  /* KMB_FASTERPAM_SIMD_H */
