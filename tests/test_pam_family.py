@@ -304,6 +304,26 @@ def test_bad_input(name):
         P.build(D, 0)
 
 
+def test_float32_bounds_round_up():
+    """The listings' float32 bounds: the smallest float32 >= each distance (nextafter
+    semantics at 0, denormals, exact floats, FLT_MAX and beyond the range)."""
+    from bench_core.algorithms._fasterpam import _round_up_f32
+
+    f32 = np.finfo(np.float32)
+    rng = np.random.default_rng(0)
+    x = np.concatenate([
+        [0.0, 5e-324, 1e-45, 1.4e-45, 1e-40, 1.0, 1.0 + 2.0**-30, 3.0, 0.1, 2.0**24 + 1,
+         float(f32.max), float(f32.max) * (1 + 2.0**-30), float(f32.max) * 1.5, 1e300, np.inf],
+        rng.random(1000) * 10.0 ** rng.integers(-40, 40, 1000)])
+    with np.errstate(over="ignore"):  # beyond float32's range: +inf, as wanted
+        want = x.astype(np.float32)
+        low = want.astype(np.float64) < x
+        want[low] = np.nextafter(want[low], np.float32(np.inf))
+    got = _round_up_f32(np.ascontiguousarray(x))
+    assert got.tobytes() == want.tobytes()
+    assert (got.astype(np.float64) >= x).all()
+
+
 @pytest.mark.parametrize("ties", [False, True])
 def test_vector_and_scalar_hit_lists_agree(ties):
     """The AVX-512 and AVX2 listings of affected points (float64, where the CPU has

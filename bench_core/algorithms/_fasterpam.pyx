@@ -30,6 +30,15 @@ def _limit_compaction(int level):
     kmb_simd_limit(level)
 
 
+def _round_up_f32(const double[::1] bound):
+    """Testing: the float32 bounds the vector listings compare with (kmb_round_up_f32)."""
+    out = np.empty(bound.shape[0], dtype=np.float32)
+    cdef float[::1] o = out
+    if bound.shape[0]:
+        kmb_round_up_f32(&bound[0], bound.shape[0], &o[0])
+    return out
+
+
 def compaction_level():
     """The listing of affected points used here for float64: 'avx512', 'avx2' or 'scalar'."""
     return ("scalar", "avx2", "avx512")[kmb_simd_level()]

@@ -22,13 +22,18 @@
 #include <stddef.h>
 #include <string.h>
 
-/* bound32[o] = the smallest float32 >= bound[o] (+inf for +inf or beyond the range). */
+/* bound32[o] = the smallest float32 >= bound[o] (+inf for +inf or beyond the range),
+ * for bound[o] >= 0 (distances; NaN is rejected before). The next float32 above a
+ * non-negative f is the one whose bits are one more (FLT_MAX + 1 ulp is +inf), so
+ * this is nextafterf without a call or a branch, and the compiler vectorises it.
+ * It runs after every swap: with nextafterf, a FasterPAM pass with swaps cost about
+ * 0.1 to 0.2 reads of the matrix more than one without (n = 10,000, k = 10). */
 static void kmb_round_up_f32(const double *bound, Py_ssize_t n, float *bound32) {
     for (Py_ssize_t o = 0; o < n; o++) {
-        float f = (float)bound[o];
-        if ((double)f < bound[o])
-            f = nextafterf(f, INFINITY);
-        bound32[o] = f;
+        union { float f; unsigned int u; } v;
+        v.f = (float)bound[o];
+        v.u += (unsigned int)((double)v.f < bound[o]);
+        bound32[o] = v.f;
     }
 }
 
