@@ -39,6 +39,7 @@ def render(paths: list[str]) -> str:
     lines = ["| " + " | ".join(t.columns) + " |", "|" + "|".join("---:" if a == "r" else ":---"
                                                                  for a in t.alignment()) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in t.rows]
+    machines = list(dict.fromkeys(machines))  # results from one environment: named once
     lines += ["", t.notes[0], "", "Machine: " + "; ".join(machines) + ".",
               "Results: " + ", ".join(f"`{relative(p)}`" for p in meta["sources"]) + ".",
               "Made by: " + "; ".join(f"`{c}`" for c in commands) + "; this table: `kmbench headline"
