@@ -103,6 +103,21 @@ cdef inline long long _assign_block(const floating[:, ::1] X, const double[::1] 
     return n_exact
 
 
+cdef inline void _accumulate(const floating[:, ::1] X, const double[::1] weights,
+                             const long long[::1] labels, double[:, ::1] sums,
+                             double[::1] wsum, Py_ssize_t start, Py_ssize_t m) noexcept nogil:
+    """Add rows start .. start + m - 1, weighted, to their clusters' sums, in row order."""
+    cdef Py_ssize_t row, t, d = X.shape[1]
+    cdef long long lab
+    cdef double w
+    for row in range(start, start + m):
+        lab = labels[row]
+        w = weights[row]
+        wsum[lab] += w
+        for t in range(d):
+            sums[lab, t] += <double> X[row, t] * w
+
+
 def lloyd_pass(const floating[:, ::1] X,         # IN  (n, d) points
                const double[::1] x_norms,        # IN  (n,)   ||x|| (Euclidean norms)
                const double[::1] weights,        # IN  (n,)   sample weights
@@ -124,9 +139,9 @@ def lloyd_pass(const floating[:, ::1] X,         # IN  (n, d) points
     """
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], k = centers.shape[0]
     cdef Py_ssize_t nt = max(n_threads, 1), nblk = (n + CHUNK - 1) // CHUNK
-    cdef Py_ssize_t blk, start, j, t, lab, row
+    cdef Py_ssize_t blk, start, j, t
     cdef double u = (DBL_EPSILON if floating is double else FLT_EPSILON) / 2.0
-    cdef double gamma = (d + 4) * u, cmax = 0.0, s, w
+    cdef double gamma = (d + 4) * u, cmax = 0.0, s
     cdef long long n_exact = 0
     cdef floating* D
     cdef floating* cn2 = <floating*> malloc(k * sizeof(floating))
@@ -152,24 +167,32 @@ def lloyd_pass(const floating[:, ::1] X,         # IN  (n, d) points
             cnorm[j] = sqrt(s)
             if cnorm[j] > cmax:
                 cmax = cnorm[j]
-        for blk in prange(nblk, schedule="dynamic", num_threads=n_threads):
-            start = blk * CHUNK
-            bex[blk] = _assign_block(X, x_norms, centers, cn2, cmax, gamma, labels,
-                                     D + threadid() * thread_stride(CHUNK * k), start,
-                                     min(<Py_ssize_t> CHUNK, n - start))
-        for blk in range(nblk):
-            n_exact += bex[blk]
         if update:
             for j in range(k):
                 wsum[j] = 0.0
                 for t in range(d):
                     sums[j, t] = 0.0
-            for row in range(n):
-                lab = labels[row]
-                w = weights[row]
-                wsum[lab] += w
-                for t in range(d):
-                    sums[lab, t] += <double> X[row, t] * w
+        if nt == 1:
+            # one thread: each block's rows are added to the sums right after they are
+            # labelled, while they are still in cache (the same additions in the same
+            # point order as the pass below, which reads X a second time)
+            for blk in range(nblk):
+                start = blk * CHUNK
+                bex[blk] = _assign_block(X, x_norms, centers, cn2, cmax, gamma, labels, D,
+                                         start, min(<Py_ssize_t> CHUNK, n - start))
+                if update:
+                    _accumulate(X, weights, labels, sums, wsum, start,
+                                min(<Py_ssize_t> CHUNK, n - start))
+        else:
+            for blk in prange(nblk, schedule="dynamic", num_threads=n_threads):
+                start = blk * CHUNK
+                bex[blk] = _assign_block(X, x_norms, centers, cn2, cmax, gamma, labels,
+                                         D + threadid() * thread_stride(CHUNK * k), start,
+                                         min(<Py_ssize_t> CHUNK, n - start))
+            if update:
+                _accumulate(X, weights, labels, sums, wsum, 0, n)
+        for blk in range(nblk):
+            n_exact += bex[blk]
     free(D)
     free(cn2)
     free(cnorm)
