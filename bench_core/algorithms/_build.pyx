@@ -28,10 +28,6 @@ from ._common cimport dissim_t
 
 cdef extern from "build_gain.h":
     enum: KMB_HAVE_GAIN_SSE2
-    double kmb_gain_f64(const double* row, const double* near,
-                        Py_ssize_t lo, Py_ssize_t hi) noexcept nogil
-    double kmb_gain_f32(const float* row, const double* near,
-                        Py_ssize_t lo, Py_ssize_t hi) noexcept nogil
     void kmb_gain4_f64(const double** rows, const double* near,
                        Py_ssize_t lo, Py_ssize_t hi, double* g) noexcept nogil
     void kmb_gain4_f32(const float** rows, const double* near,
@@ -62,17 +58,11 @@ cdef inline double _gain(const dissim_t* row, const double* near,
                          Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
     """sum of max(near[o] - row[o], 0) over o in [lo, hi), four partial sums.
 
-    float64 and float32 rows take the same additions in SSE2 registers
-    (build_gain.h) where the compiler targets x86-64; the loop below is the
-    definition, used for the integer types and elsewhere.
+    The definition: float64 and float32 rows take the same additions, four rows at a
+    time, in SSE2 registers (``_gains``, build_gain.h) where the compiler targets x86-64.
     """
     cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, t0, t1, t2, t3
     cdef Py_ssize_t o = lo
-    if KMB_HAVE_GAIN_SSE2:
-        if dissim_t is double:
-            return kmb_gain_f64(row, near, lo, hi)
-        elif dissim_t is float:
-            return kmb_gain_f32(row, near, lo, hi)
     while o + 4 <= hi:
         t0 = near[o] - <double> row[o]
         t1 = near[o + 1] - <double> row[o + 1]
@@ -93,27 +83,21 @@ cdef inline double _gain(const dissim_t* row, const double* near,
 cdef inline void _gains(const dissim_t[:, ::1] diss, const Py_ssize_t* idx, Py_ssize_t m,
                         const double* near, double* bound) noexcept nogil:
     """bound[idx[q]] = the gain of row idx[q], for q < m <= 4 (four rows share one pass)."""
-    cdef const double* rd[4]
-    cdef const float* rf[4]
+    cdef const dissim_t* rows[4]
     cdef double g[4]
     cdef Py_ssize_t q, n = diss.shape[1]
-    if KMB_HAVE_GAIN_SSE2 and m > 1:
+    if KMB_HAVE_GAIN_SSE2 and (dissim_t is double or dissim_t is float):
+        for q in range(4):
+            rows[q] = &diss[idx[q if q < m else 0], 0]
         if dissim_t is double:
-            for q in range(4):
-                rd[q] = &diss[idx[q if q < m else 0], 0]
-            kmb_gain4_f64(rd, near, 0, n, g)
-            for q in range(m):
-                bound[idx[q]] = g[q]
-            return
+            kmb_gain4_f64(rows, near, 0, n, g)
         elif dissim_t is float:
-            for q in range(4):
-                rf[q] = &diss[idx[q if q < m else 0], 0]
-            kmb_gain4_f32(rf, near, 0, n, g)
-            for q in range(m):
-                bound[idx[q]] = g[q]
-            return
+            kmb_gain4_f32(rows, near, 0, n, g)
+    else:
+        for q in range(m):
+            g[q] = _gain(&diss[idx[q], 0], near, 0, n)
     for q in range(m):
-        bound[idx[q]] = _gain(&diss[idx[q], 0], near, 0, n)
+        bound[idx[q]] = g[q]
 
 
 def _gain_rows(const dissim_t[:, ::1] diss, const Py_ssize_t[::1] rows, const double[::1] near):

@@ -1,11 +1,11 @@
-/* PAM BUILD: the gain of one candidate, g = sum over o in [lo, hi) of
+/* PAM BUILD: the gains of four candidates, g = sum over o in [lo, hi) of
  * max(near[o] - row[o], 0), with SSE2 (baseline on x86-64) and exactly the additions
  * of _build._gain: four partial sums, s_l taking o = lo + 4m + l in increasing order,
  * the tail (fewer than four) added to s_0, and (s_0 + s_1) + (s_2 + s_3) at the end.
- * The four sums are the lanes of two registers, so the result is the same bits.
- * _build._gain written with scalars compiled to about two cycles per entry (compute
- * bound, where one streaming read of the row costs about half of that); here the
- * chain of additions (one per four entries and lane pair) is the limit.
+ * The four sums of a row are the lanes of two registers, so the result is the same
+ * bits. One row's additions form two dependent chains (one add per four entries
+ * each): _build._gain, one row at a time, ran at about 2.5 reads of its rows, bound
+ * by their latency. Four rows give eight independent chains and read near once.
  * maxpd(t, 0) is t > 0 ? t : +0, as `t if t > 0.0 else 0.0`. */
 #ifndef KMB_BUILD_GAIN_H
 #define KMB_BUILD_GAIN_H
@@ -16,53 +16,7 @@
 #include <emmintrin.h>
 #define KMB_HAVE_GAIN_SSE2 1
 
-static inline double kmb_gain_f64(const double *row, const double *near,
-                                  Py_ssize_t lo, Py_ssize_t hi) {
-    const __m128d zero = _mm_setzero_pd();
-    __m128d a01 = zero, a23 = zero;
-    double s[4], t;
-    Py_ssize_t o = lo;
-    for (; o + 4 <= hi; o += 4) {
-        __m128d t01 = _mm_sub_pd(_mm_loadu_pd(near + o), _mm_loadu_pd(row + o));
-        __m128d t23 = _mm_sub_pd(_mm_loadu_pd(near + o + 2), _mm_loadu_pd(row + o + 2));
-        a01 = _mm_add_pd(a01, _mm_max_pd(t01, zero));
-        a23 = _mm_add_pd(a23, _mm_max_pd(t23, zero));
-    }
-    _mm_storeu_pd(s, a01);
-    _mm_storeu_pd(s + 2, a23);
-    for (; o < hi; o++) {
-        t = near[o] - row[o];
-        s[0] += t > 0.0 ? t : 0.0;
-    }
-    return (s[0] + s[1]) + (s[2] + s[3]);
-}
-
-static inline double kmb_gain_f32(const float *row, const double *near,
-                                  Py_ssize_t lo, Py_ssize_t hi) {
-    const __m128d zero = _mm_setzero_pd();
-    __m128d a01 = zero, a23 = zero;
-    double s[4], t;
-    Py_ssize_t o = lo;
-    for (; o + 4 <= hi; o += 4) {
-        __m128 r = _mm_loadu_ps(row + o);
-        __m128d t01 = _mm_sub_pd(_mm_loadu_pd(near + o), _mm_cvtps_pd(r));
-        __m128d t23 = _mm_sub_pd(_mm_loadu_pd(near + o + 2), _mm_cvtps_pd(_mm_movehl_ps(r, r)));
-        a01 = _mm_add_pd(a01, _mm_max_pd(t01, zero));
-        a23 = _mm_add_pd(a23, _mm_max_pd(t23, zero));
-    }
-    _mm_storeu_pd(s, a01);
-    _mm_storeu_pd(s + 2, a23);
-    for (; o < hi; o++) {
-        t = near[o] - (double)row[o];
-        s[0] += t > 0.0 ? t : 0.0;
-    }
-    return (s[0] + s[1]) + (s[2] + s[3]);
-}
-
-/* The gains of four rows at once (rows may repeat; g[r] for rows[r]), each with
- * exactly the additions of kmb_gain_f64/_f32. A single row's additions form two
- * dependent chains (one add per four entries each), so one row at a time waits on
- * their latency; four rows give eight independent chains and read near once. */
+/* g[r] = the gain of rows[r], r < 4 (rows may repeat). */
 #define KMB_GAIN4_BODY(LOAD2LO, LOAD2HI, SCALAR)                                         \
     const __m128d zero = _mm_setzero_pd();                                               \
     __m128d a[4][2];                                                                     \
@@ -102,10 +56,6 @@ static inline void kmb_gain4_f32(const float *const *rows, const double *near,
 #undef KMB_GAIN4_BODY
 #else
 #define KMB_HAVE_GAIN_SSE2 0
-static inline double kmb_gain_f64(const double *row, const double *near,
-                                  Py_ssize_t lo, Py_ssize_t hi) { return 0.0; }
-static inline double kmb_gain_f32(const float *row, const double *near,
-                                  Py_ssize_t lo, Py_ssize_t hi) { return 0.0; }
 static inline void kmb_gain4_f64(const double *const *rows, const double *near,
                                  Py_ssize_t lo, Py_ssize_t hi, double *g) {}
 static inline void kmb_gain4_f32(const float *const *rows, const double *near,
