@@ -10,8 +10,7 @@ without having swapped since (one pass = one iteration).
 
 import numpy as np
 
-from ._common cimport (dissim_t, do_swap, hits_below, nearest_two, removal_loss,
-                       swap_change_of_hits)
+from ._common cimport dissim_t, do_swap, nearest_two, removal_loss
 
 
 # The listing of the points a candidate can affect (d(j, o) < second-nearest) is
@@ -21,8 +20,8 @@ from ._common cimport (dissim_t, do_swap, hits_below, nearest_two, removal_loss,
 # superset of the points, the few extra ones dropped exactly by
 # swap_change_of_hits); elsewhere the scalar loop of _common.hits_below. All take
 # the same swaps.
-from ._simd cimport (kmb_change_of_hits4, kmb_hits_below4_avx512, kmb_hits_below_simd, kmb_round_up_f32,
-                    kmb_simd_level, kmb_simd_limit)
+from ._simd cimport (candidate_change, kmb_change_of_hits4, kmb_hits_below4_avx512,
+                    kmb_round_up_f32, kmb_simd_level, kmb_simd_limit)
 
 
 def _limit_compaction(int level):
@@ -46,22 +45,6 @@ def compaction_level():
 
 cdef enum:
     GROUP = 4  # candidates evaluated together (AVX-512 path)
-
-
-cdef inline double _change(const dissim_t[:, ::1] diss, Py_ssize_t j, int level,
-                           const float* seco_f, int* hits, const int* near_i,
-                           const double* near_d, const double* seco_d, const double* rloss,
-                           double* ploss, Py_ssize_t k, Py_ssize_t* b) noexcept nogil:
-    """The loss change of candidate j's best swap (and its medoid, into b), alone."""
-    cdef Py_ssize_t c, n = diss.shape[0]
-    if dissim_t is double:
-        if level:
-            c = kmb_hits_below_simd(level, &diss[j, 0], seco_f, n, hits)
-        else:
-            c = hits_below(&diss[j, 0], seco_d, n, hits)
-    else:
-        c = hits_below(&diss[j, 0], seco_d, n, hits)
-    return swap_change_of_hits(&diss[j, 0], hits, c, near_i, near_d, seco_d, rloss, ploss, k, b)
 
 
 def fasterpam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
@@ -131,8 +114,9 @@ def fasterpam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
                                             &rloss[0], k, &ploss[0], change, bsel)
                 else:
                     for q in range(g):
-                        change[q] = _change(diss, cand[q], level, &seco_f[0], &hits[0], &near_i[0],
-                                            &near_d[0], &seco_d[0], &rloss[0], &ploss[0], k, &bsel[q])
+                        change[q] = candidate_change(diss, cand[q], level, &seco_f[0], &hits[0],
+                                                     &near_i[0], &near_d[0], &seco_d[0], &rloss[0],
+                                                     &ploss[0], k, &bsel[q])
                 swapped = False
                 for q in range(g):
                     if change[q] < -rel_tol * loss:

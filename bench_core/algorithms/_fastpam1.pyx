@@ -19,12 +19,11 @@ import numpy as np
 
 from cython.parallel cimport prange, threadid
 
-from ._common cimport (dissim_t, do_swap, hits_below, nearest_two, removal_loss,
-                       swap_change_of_hits, thread_stride)
+from ._common cimport dissim_t, do_swap, nearest_two, removal_loss, thread_stride
 
-
-from ._simd cimport (kmb_change_of_hits4, kmb_hits_below4_avx512, kmb_hits_below_simd, kmb_round_up_f32,
-                    kmb_simd_level, kmb_simd_limit)
+# the listings of affected points (fasterpam_simd.h, as in _fasterpam.pyx)
+from ._simd cimport (candidate_change, kmb_change_of_hits4, kmb_hits_below4_avx512,
+                    kmb_round_up_f32, kmb_simd_level, kmb_simd_limit)
 
 
 def _limit_compaction(int level):
@@ -84,7 +83,7 @@ def fastpam1_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
     cdef Py_ssize_t it = 0, n_swap = 0, j, b, best_b, best_j, t
     cdef double loss, best, newloss
     cdef bint converged = False
-    cdef Py_ssize_t c, g
+    cdef Py_ssize_t g
     with nogil:
         loss = nearest_two(diss, medoids, near_i, near_d, seco_i, seco_d)
         while it < max_iter:
@@ -110,16 +109,9 @@ def fastpam1_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
                         cbest[j] = 0.0
                     else:
                         t = threadid()
-                        if dissim_t is double:
-                            if level:
-                                c = kmb_hits_below_simd(level, &diss[j, 0], &seco_f[0], n, &hits[t * tn])
-                            else:
-                                c = hits_below(&diss[j, 0], &seco_d[0], n, &hits[t * tn])
-                        else:
-                            c = hits_below(&diss[j, 0], &seco_d[0], n, &hits[t * tn])
-                        cbest[j] = swap_change_of_hits(&diss[j, 0], &hits[t * tn], c, &near_i[0],
-                                                       &near_d[0], &seco_d[0], &rloss[0],
-                                                       &ploss[t * tk], k, &cm[j])
+                        cbest[j] = candidate_change(diss, j, level, &seco_f[0], &hits[t * tn],
+                                                    &near_i[0], &near_d[0], &seco_d[0], &rloss[0],
+                                                    &ploss[t * tk], k, &cm[j])
             best = 0.0
             best_b = best_j = -1
             for j in range(n):

@@ -14,3 +14,24 @@ cdef extern from "fasterpam_simd.h":
                              double* change, Py_ssize_t* best_m) noexcept nogil
     int kmb_simd_level() noexcept nogil
     void kmb_simd_limit(int level) noexcept nogil
+
+
+from ._common cimport dissim_t, hits_below, swap_change_of_hits
+
+
+cdef inline double candidate_change(const dissim_t[:, ::1] diss, Py_ssize_t j, int level,
+                                    const float* seco_f, int* hits, const int* near_i,
+                                    const double* near_d, const double* seco_d,
+                                    const double* rloss, double* ploss, Py_ssize_t k,
+                                    Py_ssize_t* b) noexcept nogil:
+    """The loss change of candidate j's best swap (its medoid into b), one candidate alone:
+    the listing of ``level`` (float64; the scalar loop otherwise), then the sums."""
+    cdef Py_ssize_t c, n = diss.shape[0]
+    if dissim_t is double:
+        if level:
+            c = kmb_hits_below_simd(level, &diss[j, 0], seco_f, n, hits)
+        else:
+            c = hits_below(&diss[j, 0], seco_d, n, hits)
+    else:
+        c = hits_below(&diss[j, 0], seco_d, n, hits)
+    return swap_change_of_hits(&diss[j, 0], hits, c, near_i, near_d, seco_d, rloss, ploss, k, b)
