@@ -171,7 +171,8 @@ def build_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
                     heap[0] = heap[h]
                     _sift_down(&heap[0], h, 0, &bound[0])
                 if n_threads > 1 and nb > 4:
-                    for q in prange(2, schedule="static", chunksize=1, num_threads=n_threads):
+                    for q in prange((nb + 3) // 4, schedule="static", chunksize=1,
+                                    num_threads=n_threads):
                         _gains(diss, &batch[4 * q], min(4, nb - 4 * q), &near[0], &bound[0])
                 else:
                     for q in range(0, nb, 4):
