@@ -153,8 +153,6 @@ def build_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
             for i in range(n):
                 if stamp[i] >= 0:
                     stamp[i] = 1
-            for i in range(n):
-                if stamp[i] >= 0:
                     heap[h] = i
                     h += 1
             evals = h

@@ -18,7 +18,6 @@
 #ifndef KMB_FASTERPAM_SIMD_H
 #define KMB_FASTERPAM_SIMD_H
 
-#include <math.h>
 #include <stddef.h>
 #include <string.h>
 
