@@ -162,6 +162,39 @@ def test_fused_kernel_same_swaps():
     _same(res, ref.fastpam1(D, 6, random_state=0))
 
 
+# Fused kernels (bench_core.gpu.fused): the coordinates path (d <= 4) and the product path,
+# masked medoid sums (k <= 16) and the one-hot product (k > 16), every metric once.
+FUSED_CASES = [("blobs", 2, "euclidean", 5), ("blobs", 3, "cosine", 20),
+               ("mnist", 0, "euclidean", 20), ("mnist", 0, "sqeuclidean", 5),
+               ("mnist", 0, "manhattan", 5)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind,d,metric,k", FUSED_CASES)
+def test_fused_build_and_swaps_same_as_reference(kind, d, metric, k):
+    # torch.compile of three kernels per case (seconds each on the CPU)
+    X = mnist(300) if kind == "mnist" else blobs(300, d=d, k=6, seed=3)
+    D = dissimilarity(X, metric)
+    res = tiled.pam(X, k, metric=metric, fused=True, **SMALL)
+    assert res.extras["fused"] and res.extras["repaired_tiles"] == 0
+    _same(res, ref.pam(D, k))
+    eager = tiled.fasterpam(X, k, metric=metric, block_size=1, random_state=0, device=DEVICE)
+    fused = tiled.fasterpam(X, k, metric=metric, block_size=1, random_state=0, fused=True, device=DEVICE)
+    _same(fused, eager)
+
+
+@pytest.mark.slow
+def test_fused_tile_with_cancellation_is_computed_again_on_the_eager_path():
+    # near-duplicates far from the origin: ||x - y||^2 < 1e-4 (||x||^2 + ||y||^2), repaired
+    rng = np.random.default_rng(5)
+    base = 100.0 + rng.random((60, 6))
+    X = np.vstack([base, base + 1e-2 * rng.random((60, 6))])
+    D = dissimilarity(X, "euclidean")
+    res = tiled.pam(X, 20, fused=True, **SMALL)
+    assert res.extras["repaired_tiles"] > 0
+    _same(res, ref.pam(D, 20))
+
+
 def test_lazy_build_is_plain_build():
     X, D = blobs(400), matrix("blobs", 400, "euclidean")
     lazy = tiled.build(X, 15, **SMALL)

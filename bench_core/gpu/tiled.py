@@ -49,10 +49,11 @@ from ..input_checks import (
 )
 from ..result import ClusteringResult
 from ..start import rng_for
+from . import fused as fz
 from ._device import device_name, sum64, synchronize
 from .pam import _State
 from .silhouette import cluster_onehot
-from .tiles import PointTiles, finish
+from .tiles import PointTiles
 
 INF = float("inf")
 TIE_RTOL = 1e-10     # changes of loss closer than this (times the loss) are reported as near-ties
@@ -79,7 +80,7 @@ def _check_rtol(value, name: str) -> float:
 
 
 def _initial(P: PointTiles, medoids, init: str, random_state, lazy: bool = True,
-             info: dict | None = None) -> np.ndarray:
+             info: dict | None = None, fused: bool = False) -> np.ndarray:
     """k with ``init`` ("build" on the device, "random" as the reference draws it, "first"), or given medoids.
 
     BUILD's counters go into ``info`` when given.
@@ -89,7 +90,7 @@ def _initial(P: PointTiles, medoids, init: str, random_state, lazy: bool = True,
         k = check_k(medoids, n, name="k (medoids)")
         check_choice(init, INITS, name="init (from the points)")
         if init == "build":
-            meds, _, counters = _build(P, k, lazy=lazy)
+            meds, _, counters = _build(P, k, lazy=lazy, fused=fused)
             if info is not None:
                 info.update(counters)
             return meds
@@ -115,13 +116,14 @@ def _first_min(v: torch.Tensor) -> tuple[int, float]:
     return j, float(v[j])
 
 
-def _row_sums(P: PointTiles) -> torch.Tensor:
+def _row_sums(P: PointTiles, fused: bool = False) -> torch.Tensor:
     """sum_o d(i, o) for every i (float64)."""
     sums = torch.empty(P.n, dtype=torch.float64, device=P.device)
     for r0, r1 in P.row_blocks():
         acc = torch.zeros(r1 - r0, dtype=torch.float64, device=P.device)
+        idx = torch.arange(r0, r1, device=P.device)
         for c0, c1 in P.col_blocks():
-            acc += sum64(P.tile(r0, r1, c0, c1), 1)
+            acc += fz.sums_block(P, idx, c0, c1) if fused else sum64(P.tile(r0, r1, c0, c1), 1)
         sums[r0:r1] = acc
     return sums
 
@@ -129,17 +131,20 @@ def _row_sums(P: PointTiles) -> torch.Tensor:
 # ----------------------------------------------------------------------------- BUILD
 
 
-def _gains(P: PointTiles, idx: torch.Tensor, dn: torch.Tensor) -> torch.Tensor:
+def _gains(P: PointTiles, idx: torch.Tensor, dn: torch.Tensor, fused: bool = False) -> torch.Tensor:
     """BUILD gains sum_o max(dn(o) - d(c, o), 0) of the candidates ``idx`` (float64)."""
     g = torch.zeros(len(idx), dtype=torch.float64, device=P.device)
     for c0, c1 in P.col_blocks():
+        if fused:
+            g += fz.gains_block(P, idx, c0, c1, dn)
+            continue
         D = P.tile_idx(idx, c0, c1)
         torch.sub(dn[c0:c1], D, out=D)
         g += sum64(D.clamp_(min=0), 1)
     return g
 
 
-def _build(P: PointTiles, k: int, *, lazy: bool = True):
+def _build(P: PointTiles, k: int, *, lazy: bool = True, fused: bool = False):
     """PAM BUILD from the points; returns (medoids, dn, info).
 
     First medoid: the smallest sum of dissimilarities; then the largest gain
@@ -150,7 +155,7 @@ def _build(P: PointTiles, k: int, *, lazy: bool = True):
     rounding) are evaluated, in blocks of the largest bounds.
     """
     dev, n = P.device, P.n
-    first, _ = _first_min(_row_sums(P))
+    first, _ = _first_min(_row_sums(P, fused))
     meds = [first]
     is_med = torch.zeros(n, dtype=torch.bool, device=dev)
     is_med[first] = True
@@ -165,7 +170,7 @@ def _build(P: PointTiles, k: int, *, lazy: bool = True):
         if step == 1 or not lazy:
             for r0, r1 in P.row_blocks():
                 idx = torch.arange(r0, r1, device=dev)
-                fresh[r0:r1] = _gains(P, idx, dn)
+                fresh[r0:r1] = _gains(P, idx, dn, fused)
             evals += n
         else:
             done = is_med.clone()
@@ -180,7 +185,7 @@ def _build(P: PointTiles, k: int, *, lazy: bool = True):
                     idx = torch.nonzero(eligible)[:, 0]
                 else:
                     idx = torch.topk(torch.where(eligible, bound, -INF), B).indices
-                g = _gains(P, idx, dn)
+                g = _gains(P, idx, dn, fused)
                 fresh[idx] = g
                 done[idx] = True
                 evals += len(idx)
@@ -199,13 +204,13 @@ def _build(P: PointTiles, k: int, *, lazy: bool = True):
 
 
 def build(X, k: int, metric: str = "euclidean", *, lazy: bool = True, dtype="float64", device=None,
-          memory_budget=None, tile_rows=None, tile_cols=None) -> ClusteringResult:
+          memory_budget=None, tile_rows=None, tile_cols=None, fused: bool = False) -> ClusteringResult:
     """PAM BUILD from the points; the medoids of ``bench_core.algorithms.pam.build``."""
     t0 = time.perf_counter()
     P = prepare(X, metric, dtype=dtype, device=device, memory_budget=memory_budget,
                 tile_rows=tile_rows, tile_cols=tile_cols)
     k = check_k(k, P.n)
-    meds, _, info = _build(P, k, lazy=bool(lazy))
+    meds, _, info = _build(P, k, lazy=bool(lazy), fused=bool(fused))
     st = _State(P, meds)
     synchronize(P.device)
     return ClusteringResult(loss=st.loss(), labels=st.labels(), medoids=meds, n_iter=1, n_swap=0,
@@ -229,20 +234,6 @@ def swap_terms(D: torch.Tensor, dn: torch.Tensor, ds: torch.Tensor):
     return torch.clamp(W, max=0).sum(1, dtype=torch.float64), torch.clamp(W, min=0)
 
 
-def _fused_terms(G: torch.Tensor, dn: torch.Tensor, ds: torch.Tensor, metric: str):
-    return swap_terms(finish(G, metric), dn, ds)
-
-
-_COMPILED: dict = {}
-
-
-def _compiled_terms():
-    """:func:`_fused_terms` through ``torch.compile`` (one kernel per tile: finish + both terms)."""
-    if "terms" not in _COMPILED:
-        _COMPILED["terms"] = torch.compile(_fused_terms, dynamic=True)
-    return _COMPILED["terms"]
-
-
 def _changes(P: PointTiles, st: _State, r0: int, r1: int, fused: bool = False):
     """(change, which, medoid gap) of the candidates r0:r1.
 
@@ -255,12 +246,14 @@ def _changes(P: PointTiles, st: _State, r0: int, r1: int, fused: bool = False):
     dev = P.device
     shared = torch.zeros(r1 - r0, dtype=torch.float64, device=dev)
     per = torch.zeros((r1 - r0, st.k), dtype=torch.float64, device=dev)
+    idx = torch.arange(r0, r1, device=dev)
     for c0, c1 in P.col_blocks():
-        dn, ds = st.dn[c0:c1], st.ds[c0:c1]
         if fused:
-            s, U = _compiled_terms()(P.raw_tile(r0, r1, c0, c1), dn, ds, P.metric)
-        else:
-            s, U = swap_terms(P.tile(r0, r1, c0, c1), dn, ds)
+            s, p = fz.swap_block(P, idx, c0, c1, st.dn, st.ds, st.lab, st.onehot, st.k)
+            shared += s
+            per += p
+            continue
+        s, U = swap_terms(P.tile(r0, r1, c0, c1), st.dn[c0:c1], st.ds[c0:c1])
         shared += s
         per += (U @ st.onehot[c0:c1]).to(torch.float64)
     two = torch.topk(per, 2, dim=1, largest=False).values
@@ -287,9 +280,9 @@ def _note_ties(ties: list, it: int, change: torch.Tensor, gap: torch.Tensor, c: 
         ties.append({"iter": it, "kind": "threshold", "chosen": c, "gap": abs(delta + tol * loss)})
 
 
-def _single(P: PointTiles, med0: int, start: np.ndarray) -> ClusteringResult:
+def _single(P: PointTiles, med0: int, start: np.ndarray, fused: bool = False) -> ClusteringResult:
     """k = 1: the point with the smallest sum, keeping the start on ties (as the reference)."""
-    sums = _row_sums(P)
+    sums = _row_sums(P, fused)
     j, best = _first_min(sums)
     if float(sums[med0]) <= best:
         j = med0
@@ -366,18 +359,19 @@ def pam(X, medoids, max_iter: int = 100, init: str = "build", random_state=None,
     "float64" or "float32" tiles. ``memory_budget`` (bytes) or
     ``tile_rows``/``tile_cols`` size the tiles. ``extras`` has the device, the
     tile shape, the seconds per iteration and the near-ties. ``fused=True``
-    computes the swap terms of a tile in one ``torch.compile`` kernel (less
-    memory traffic on a GPU; the same terms, summed in another order).
+    goes from the product (or the coordinates) of a tile to its BUILD gains or
+    swap sums in one ``torch.compile`` kernel (:mod:`bench_core.gpu.fused`:
+    no distance tile is written; the same terms, summed in another order).
     """
     t0 = time.perf_counter()
     P = prepare(X, metric, dtype=dtype, device=device, memory_budget=memory_budget,
                 tile_rows=tile_rows, tile_cols=tile_cols)
     max_iter, tol, tie_rtol = _common_args(max_iter, tol, tie_rtol)
     info: dict = {}
-    start = _initial(P, medoids, init, random_state, lazy=bool(lazy), info=info)
+    start = _initial(P, medoids, init, random_state, lazy=bool(lazy), info=info, fused=bool(fused))
     t1 = time.perf_counter()
     if len(start) == 1 and max_iter > 0:
-        res = _single(P, int(start[0]), start)
+        res = _single(P, int(start[0]), start, bool(fused))
     elif len(start) == P.n or max_iter == 0:
         res = _no_swap(P, start, converged=len(start) == P.n)
     else:
@@ -414,9 +408,9 @@ def fasterpam(X, medoids, max_iter: int = 100, init: str = "random", random_stat
     P = prepare(X, metric, dtype=dtype, device=device, memory_budget=memory_budget,
                 tile_rows=block_size, tile_cols=tile_cols)
     max_iter, tol, _ = _common_args(max_iter, tol, 0.0)
-    start = _initial(P, medoids, init, random_state)
+    start = _initial(P, medoids, init, random_state, fused=bool(fused))
     if len(start) == 1 and max_iter > 0:
-        return _single(P, int(start[0]), start)
+        return _single(P, int(start[0]), start, bool(fused))
     if len(start) == P.n or max_iter == 0:
         return _no_swap(P, start, converged=len(start) == P.n)
     st = _State(P, start)

@@ -41,16 +41,17 @@ from ._device import free_device_memory, from_numpy, resolve_device, torch_dtype
 CPU_BUDGET = 256 << 20       # bytes of tile work arrays on the CPU by default
 CUDA_BUDGET = 8 << 30        # at most this much of the free GPU memory for tiles
 MIN_ROWS = 64                # a tile keeps at least this many rows before columns are split
+CUDA_MIN_ROWS = 1024         # on a GPU: enough rows to occupy it (row reductions run one per row)
 # Work arrays per tile entry: the tile, one temporary of the same dtype, masks.
 _ARRAYS_PER_ENTRY = 3
 
 
 def tile_shape(n: int, itemsize: int, budget: int, *, rows: int | None = None,
-               cols: int | None = None) -> tuple[int, int]:
+               cols: int | None = None, min_rows: int = MIN_ROWS) -> tuple[int, int]:
     """(rows, cols) of the tiles for ``n`` points within ``budget`` bytes.
 
-    Full-width tiles (all n columns) when at least :data:`MIN_ROWS` rows of them
-    fit, else :data:`MIN_ROWS` rows (fewer for tiny budgets) by as many columns
+    Full-width tiles (all n columns) when at least ``min_rows`` rows of them
+    fit, else ``min_rows`` rows (fewer for tiny budgets) by as many columns
     as fit. ``rows``/``cols`` given by the caller win.
     """
     per_entry = _ARRAYS_PER_ENTRY * itemsize + 2
@@ -58,10 +59,10 @@ def tile_shape(n: int, itemsize: int, budget: int, *, rows: int | None = None,
     if cols is None:
         if rows is not None:
             cols = max(1, min(n, entries // rows))
-        elif entries // n >= MIN_ROWS:
+        elif entries // n >= min_rows:
             cols = n
         else:
-            cols = max(1, min(n, entries // MIN_ROWS))
+            cols = max(1, min(n, entries // min_rows))
     if rows is None:
         rows = max(1, min(n, entries // cols))
     rows, cols = int(min(rows, n)), int(min(cols, n))
@@ -144,14 +145,16 @@ class PointTiles:
         for name, v in (("tile_rows", tile_rows), ("tile_cols", tile_cols)):
             if v is not None and (not isinstance(v, int | np.integer) or isinstance(v, bool) or v < 1):
                 raise ValueError(f"{name} must be a positive int, got {v!r}")
-        self.tile_rows, self.tile_cols = tile_shape(self.n, item, self.memory_budget,
-                                                    rows=tile_rows, cols=tile_cols)
+        self.tile_rows, self.tile_cols = tile_shape(
+            self.n, item, self.memory_budget, rows=tile_rows, cols=tile_cols,
+            min_rows=CUDA_MIN_ROWS if self.device.type == "cuda" else MIN_ROWS)
         need = self.tile_rows * self.tile_cols * (_ARRAYS_PER_ENTRY * item + 2)
         if self.device.type == "cuda" and need > 0.95 * free_device_memory(self.device):
             raise InsufficientMemoryError(
                 f"a {self.tile_rows} x {self.tile_cols} tile needs {need / 2**20:.0f} MiB on {self.device}, "
                 f"more than is free; pass a smaller memory_budget or tile_rows/tile_cols")
         self.repaired = 0       # entries recomputed from the differences (cancellation)
+        self.repaired_tiles = 0  # fused tiles computed again on the eager path for that
 
     # ------------------------------------------------------------------ tiles
 
@@ -180,12 +183,8 @@ class PointTiles:
                             c0, c1, row_index=idx)
 
     def tile_of(self, A: torch.Tensor, na: torch.Tensor | None, c0: int, c1: int, *,
-                row_index: torch.Tensor, finish: bool = True) -> torch.Tensor:
-        """Rows ``A`` (squared norms ``na``) against columns c0:c1.
-
-        ``finish=False`` leaves Euclidean and cosine tiles as the repaired squared
-        distances, for :func:`finish` to be applied in a fused kernel.
-        """
+                row_index: torch.Tensor) -> torch.Tensor:
+        """Rows ``A`` (squared norms ``na``) against columns c0:c1."""
         B = self.Z[c0:c1]
         if self.metric == "manhattan":
             G = torch.cdist(A, B, p=1.0)
@@ -210,18 +209,11 @@ class PointTiles:
         if bool(inside.any()):
             rr = torch.nonzero(inside)[:, 0]
             G[rr, row_index[rr] - c0] = 0.0
-        if finish:
-            if self.metric == "euclidean":
-                _sqrt_(G)
-            elif self.metric == "cosine":
-                G.mul_(0.5).clamp_(max=2.0)
+        if self.metric == "euclidean":
+            _sqrt_(G)
+        elif self.metric == "cosine":
+            G.mul_(0.5).clamp_(max=2.0)
         return G
-
-    def raw_tile(self, r0: int, r1: int, c0: int, c1: int) -> torch.Tensor:
-        """:meth:`tile` before the metric's last step (see :func:`finish`)."""
-        return self.tile_of(self.Z[r0:r1], None if self.norms is None else self.norms[r0:r1],
-                            c0, c1, row_index=torch.arange(r0, r1, device=self.device),
-                            finish=False)
 
     def rows_of(self, idx: torch.Tensor) -> torch.Tensor:
         """Full rows d(x_i, .) for the indices ``idx``: a (len(idx), n) tensor (O(kn) memory)."""
@@ -237,7 +229,7 @@ class PointTiles:
     def info(self) -> dict:
         return {"metric": self.metric, "tile_rows": self.tile_rows, "tile_cols": self.tile_cols,
                 "memory_budget": self.memory_budget, "compute_dtype": self.dtype_name,
-                "repaired_entries": self.repaired}
+                "repaired_entries": self.repaired, "repaired_tiles": self.repaired_tiles}
 
 
 __all__ = ["PointTiles", "finish", "tile_shape", "default_budget", "CPU_BUDGET", "CUDA_BUDGET"]

@@ -1,0 +1,177 @@
+"""Fused tile kernels of :mod:`bench_core.gpu.tiled` (``fused=True``), through ``torch.compile``.
+
+The eager path of :class:`~bench_core.gpu.tiles.PointTiles` forms a distance
+tile in about ten elementwise passes (the scaling and the two norm additions of
+``||x||^2 + ||y||^2 - 2 x.y``, the clamp, the cancellation test, the square
+root) and the swap terms in five more, each reading and writing the whole tile:
+on a GPU that memory traffic, not the product, sets the time. Here one
+compiled kernel per tile goes from the Gram product (or, for ``d <=``
+:data:`DIRECT_MAX_D`, from the coordinates themselves) to the quantities the
+algorithms need, without writing a distance tile:
+
+* :func:`swap_block`: FastPAM1's shared term ``sum_o min(d(c,o) - dn(o), 0)``
+  and the per-medoid sums ``sum_{o in i} (clamp(d(c,o), dn(o), ds(o)) - dn(o))``
+  of a block of candidates (for ``k <=`` :data:`SMALL_K` as k masked row sums
+  in the same kernel, else through one tile ``U`` and its product with the
+  one-hot cluster matrix);
+* :func:`gains_block`: BUILD's gains ``sum_o max(dn(o) - d(c,o), 0)``;
+* :func:`sums_block`: row sums (BUILD's first medoid, PAM with k = 1).
+
+The distances are those of the eager tiles: the same operation order
+(``(-2 G + ||x||^2) + ||y||^2``, clamped at 0, exact zeros on the diagonal).
+The reference's cancellation test runs in the kernel; a tile with an entry that
+needs the repair from the differences is computed again on the eager path, so
+the values stay those of :meth:`PointTiles.tile`. For ``d <= DIRECT_MAX_D`` the
+squared distances come from the differences for every entry (no product, no
+cancellation), which for integer coordinates is the reference matrix bit for
+bit and otherwise differs from it in the last bits, as the product does. The
+sums run in another order than on the eager path: swaps whose changes tie to
+within rounding are reported by the algorithms as near-ties.
+
+Manhattan tiles come from ``torch.cdist`` as on the eager path; only their
+terms are fused.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..dissimilarity import _CANCEL
+from .tiles import PointTiles, finish
+
+DIRECT_MAX_D = 4     # up to this many coordinates the distances come from the differences
+SMALL_K = 16         # up to this many medoids their sums are masked row sums in the kernel
+
+_COMPILED: dict = {}
+
+
+def _compiled(kernel, metric: str, d: int, k: int = 0):
+    """``kernel`` with its constants bound, compiled once per (kernel, metric, d, k).
+
+    Dynamo caches compiled frames per code object, with a limit of
+    recompilations: each variant gets a code object of its own, so that the
+    variants of one process never reach that limit. The sizes stay dynamic.
+    """
+    d, k = (d if d <= DIRECT_MAX_D else DIRECT_MAX_D + 1), min(k, SMALL_K + 1)  # what the kernel sees
+    key = (kernel.__name__, metric, d, k)
+    if key not in _COMPILED:
+        def bound(*args, _kernel=kernel, _metric=metric, _d=d, _k=k):
+            return _kernel(*args, metric=_metric, d=_d, **({"k": _k} if _k else {}))
+        name = f"{kernel.__name__}_{metric}_d{d}_k{k}"
+        bound.__code__ = bound.__code__.replace(co_name=name, co_qualname=name)
+        _COMPILED[key] = torch.compile(bound, dynamic=True)
+    return _COMPILED[key]
+
+
+# ----------------------------------------------------------------------------- distances
+
+
+def _squared(A, B, M, na, nb, d: int):
+    """Squared distances of a tile and the mask of entries that need the repair."""
+    if M is None:                       # from the differences (d <= DIRECT_MAX_D)
+        G = (A[:, 0, None] - B[None, :, 0]) ** 2
+        for j in range(1, d):
+            G = G + (A[:, j, None] - B[None, :, j]) ** 2
+        return G, None
+    G = (M * -2.0 + na[:, None].to(M.dtype)) + nb[None, :].to(M.dtype)
+    G = torch.clamp(G, min=0.0)
+    bad = G.to(torch.float64) < _CANCEL * (na[:, None] + nb[None, :])
+    return G, bad
+
+
+def _distances(A, B, M, na, nb, ri, ci, metric: str, d: int):
+    if metric == "manhattan":
+        G, bad = M, None                # M is the cdist tile
+    else:
+        G, bad = _squared(A, B, M, na, nb, d)
+    diagonal = ri[:, None] == ci[None, :]
+    G = torch.where(diagonal, 0.0, G)
+    if bad is not None:
+        bad = bad & ~diagonal           # a point against itself is 0, not repaired
+    return (G if metric == "manhattan" else finish(G, metric)), bad
+
+
+def _bad_rows(bad, like):
+    if bad is None:
+        return torch.zeros(like.shape[0], dtype=torch.int64, device=like.device)
+    return bad.sum(1)
+
+
+def _swap_terms(D, dn, ds, lab, k: int):
+    W = torch.minimum(D, ds[None, :]) - dn[None, :]
+    shared = torch.clamp(W, max=0.0).sum(1, dtype=torch.float64)
+    U = torch.clamp(W, min=0.0)
+    if k <= SMALL_K:
+        per = torch.stack([torch.where(lab[None, :] == i, U, 0.0).sum(1, dtype=torch.float64)
+                           for i in range(k)], 1)
+        return shared, per
+    return shared, U
+
+
+def _swap_kernel(A, B, M, na, nb, ri, ci, dn, ds, lab, metric: str, d: int, k: int):
+    D, bad = _distances(A, B, M, na, nb, ri, ci, metric, d)
+    shared, per = _swap_terms(D, dn, ds, lab, k)
+    return shared, per, _bad_rows(bad, D)
+
+
+def _gains_kernel(A, B, M, na, nb, ri, ci, dn, metric: str, d: int):
+    D, bad = _distances(A, B, M, na, nb, ri, ci, metric, d)
+    return torch.clamp(dn[None, :] - D, min=0.0).sum(1, dtype=torch.float64), _bad_rows(bad, D)
+
+
+def _sums_kernel(A, B, M, na, nb, ri, ci, metric: str, d: int):
+    D, bad = _distances(A, B, M, na, nb, ri, ci, metric, d)
+    return D.sum(1, dtype=torch.float64), _bad_rows(bad, D)
+
+
+# ----------------------------------------------------------------------------- blocks
+
+
+def _operands(P: PointTiles, idx: torch.Tensor, c0: int, c1: int):
+    """(A, B, M, na, nb, ri, ci, d) of rows ``idx`` against columns c0:c1."""
+    A = P.Z.index_select(0, idx)
+    B = P.Z[c0:c1]
+    ci = torch.arange(c0, c1, device=P.device)
+    if P.metric == "manhattan":
+        return A, B, torch.cdist(A, B, p=1.0), None, None, idx, ci, P.d
+    na, nb = P.norms.index_select(0, idx), P.norms[c0:c1]
+    if P.d <= DIRECT_MAX_D:
+        return A, B, None, na, nb, idx, ci, P.d
+    return A, B, A @ B.T, na, nb, idx, ci, P.d
+
+
+def swap_block(P: PointTiles, idx: torch.Tensor, c0: int, c1: int, dn, ds, lab, onehot, k: int):
+    """(shared, per-medoid) FastPAM1 sums of the candidates ``idx`` over the points c0:c1 (float64)."""
+    A, B, M, na, nb, ri, ci, d = _operands(P, idx, c0, c1)
+    shared, per, bad = _compiled(_swap_kernel, P.metric, d, k)(A, B, M, na, nb, ri, ci, dn[c0:c1],
+                                                                ds[c0:c1], lab[c0:c1])
+    if M is not None and P.metric != "manhattan" and bool(bad.any()):
+        # entries that lost their digits to cancellation: the eager tile repairs them
+        P.repaired_tiles += 1
+        shared, per = _swap_terms(P.tile_idx(idx, c0, c1), dn[c0:c1], ds[c0:c1], lab[c0:c1], k)
+    if k > SMALL_K:
+        per = (per @ onehot[c0:c1]).to(torch.float64)
+    return shared, per
+
+
+def gains_block(P: PointTiles, idx: torch.Tensor, c0: int, c1: int, dn) -> torch.Tensor:
+    """BUILD gains ``sum_o max(dn(o) - d(c, o), 0)`` of the candidates ``idx`` over c0:c1."""
+    A, B, M, na, nb, ri, ci, d = _operands(P, idx, c0, c1)
+    g, bad = _compiled(_gains_kernel, P.metric, d)(A, B, M, na, nb, ri, ci, dn[c0:c1])
+    if M is not None and P.metric != "manhattan" and bool(bad.any()):
+        P.repaired_tiles += 1
+        g = torch.clamp(dn[None, c0:c1] - P.tile_idx(idx, c0, c1), min=0).sum(1, dtype=torch.float64)
+    return g
+
+
+def sums_block(P: PointTiles, idx: torch.Tensor, c0: int, c1: int) -> torch.Tensor:
+    """Row sums ``sum_o d(c, o)`` of the rows ``idx`` over c0:c1 (float64)."""
+    A, B, M, na, nb, ri, ci, d = _operands(P, idx, c0, c1)
+    s, bad = _compiled(_sums_kernel, P.metric, d)(A, B, M, na, nb, ri, ci)
+    if M is not None and P.metric != "manhattan" and bool(bad.any()):
+        P.repaired_tiles += 1
+        s = P.tile_idx(idx, c0, c1).sum(1, dtype=torch.float64)
+    return s
+
+
+__all__ = ["swap_block", "gains_block", "sums_block", "DIRECT_MAX_D", "SMALL_K"]
