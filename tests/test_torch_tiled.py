@@ -22,7 +22,7 @@ from bench_core.algorithms.silhouette import silhouette as ref_sil  # noqa: E402
 from bench_core.datasets import get_dataset, load_mnist  # noqa: E402
 from bench_core.dissimilarity import METRICS, dissimilarity  # noqa: E402
 from bench_core.gpu import tiled  # noqa: E402
-from bench_core.gpu.tiles import PointTiles, tile_shape  # noqa: E402
+from bench_core.gpu.tiles import CUDA_MIN_ROWS, MIN_ROWS, PointTiles, tile_shape  # noqa: E402
 
 DEVICE = os.environ.get("KMBENCH_TORCH_DEVICE", "cpu")
 SMALL = dict(tile_rows=97, tile_cols=131, device=DEVICE)      # tiles much smaller than n
@@ -104,6 +104,8 @@ def test_tile_shape_from_the_budget():
     assert cols == 1000 and rows == 1000
     assert tile_shape(1000, 8, 1 << 20, rows=10) == (10, 1000)
     assert tile_shape(1000, 8, 1 << 20, cols=7, rows=3) == (3, 7)
+    # a GPU keeps 1,024 rows (one reduction per row): n = 10^6 in float64 with 8 GiB
+    assert tile_shape(1_000_000, 8, 8 << 30, min_rows=CUDA_MIN_ROWS) == (1024, 322_638)
     P = PointTiles(mnist(300), memory_budget=200_000, device=DEVICE)
     assert P.tile_cols < 300
 
@@ -138,7 +140,11 @@ def test_pam_mnist_larger_default_tiles(n):
     X, D = mnist(n), matrix("mnist", n, "euclidean")
     exp = ref.pam(D, 10)
     res = tiled.pam(X, 10, device=DEVICE, memory_budget=2 << 20)
-    assert res.extras["tile_cols"] == n if n == 1000 else res.extras["tile_cols"] < n
+    min_rows = CUDA_MIN_ROWS if str(DEVICE).startswith("cuda") else MIN_ROWS
+    shape = tile_shape(n, 8, 2 << 20, min_rows=min_rows)
+    assert (res.extras["tile_rows"], res.extras["tile_cols"]) == shape
+    if min_rows == MIN_ROWS:     # CPU: 80 full rows fit at n = 1,000, not at 2,000
+        assert shape[1] == n if n == 1000 else shape[1] < n
     _same(res, exp)
     assert res.extras["near_ties"] == []
 

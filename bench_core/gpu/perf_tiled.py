@@ -183,7 +183,8 @@ def cpu_small(n: int, k: int, common: dict) -> dict[str, Any]:
 def markdown(d: dict) -> str:
     lines = [f"# pam/torch-tiled performance ({d.get('device', '?')})", "",
              "Times from the points on the host (their transfer included); s/iter: median "
-             "seconds of a SWAP iteration; floor: its flops at the data-sheet FP64 peak.", "",
+             "seconds of a SWAP iteration; floor: its flops at the data-sheet FP64 peak; "
+             "'(max_iter)': SWAP stopped at the iteration limit, not converged.", "",
              f"command: `{d.get('command', '')}`", "",
              "| section | n | d | k | dtype | fused | total s | BUILD s | SWAP s | iters | swaps | s/iter | "
              "floor s/iter | % of floor | near-ties |", "|" + "---|" * 15]
@@ -193,7 +194,7 @@ def markdown(d: dict) -> str:
     for name, sec in d["sections"].items():
         for r in sec.get("runs", []) + [c["tiled"] for c in sec.get("vs_reference", [])]:
             lines.append(f"| {name} | {r['n']} | {r['d']} | {r['k']} | {r['dtype']} | {r['fused']} | {f(r['seconds'])} | "
-                         f"{f(r['build_s'])} | {f(r['swap_s'])} | {r['n_iter']} | {r['n_swap']} | "
+                         f"{f(r['build_s'])} | {f(r['swap_s'])} | {r['n_iter']}{'' if r['converged'] else ' (max_iter)'} | {r['n_swap']} | "
                          f"{f(r['iteration_s_median'])} | {f(r.get('floor_s'))} | "
                          f"{f(r.get('floor_percent'), 1)} | {r['near_ties']} |")
         if "error" in sec:
@@ -232,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--float32", action="store_true", help="also time float32 tiles")
     ap.add_argument("--peak-tflops", type=float, default=None,
                     help="FP64 peak of the device (default: the data-sheet table)")
-    ap.add_argument("--max-iter", type=int, default=100)
+    ap.add_argument("--max-iter", type=int, default=1000,
+                    help="SWAP iterations at most (a run that stops here is marked '(max_iter)')")
     ap.add_argument("--fused", action="store_true",
                     help="swap terms in one torch.compile kernel per tile (compile time included)")
     ap.add_argument("--memory-budget", type=int, default=None, help="bytes of tile work arrays")
