@@ -201,6 +201,19 @@ def test_fused_tile_with_cancellation_is_computed_again_on_the_eager_path():
     _same(res, ref.pam(D, 20))
 
 
+def test_fused_without_a_compiler_is_a_clear_error(monkeypatch):
+    from bench_core.gpu import fused
+
+    def broken(fn, **_):
+        def call(*args):
+            raise torch._dynamo.exc.BackendCompilerFailed(fn, OSError("no C++ compiler found"), None)
+        return call
+    monkeypatch.setattr(fused, "_COMPILED", {})
+    monkeypatch.setattr(torch, "compile", broken)
+    with pytest.raises(fused.CompileError, match=r"OSError: no C\+\+ compiler found.*Use fused=False"):
+        tiled.pam(blobs(50), 3, fused=True, device=DEVICE)
+
+
 def test_lazy_build_is_plain_build():
     X, D = blobs(400), matrix("blobs", 400, "euclidean")
     lazy = tiled.build(X, 15, **SMALL)

@@ -59,8 +59,24 @@ def _compiled(kernel, metric: str, d: int, k: int = 0):
             return _kernel(*args, metric=_metric, d=_d, **({"k": _k} if _k else {}))
         name = f"{kernel.__name__}_{metric}_d{d}_k{k}"
         bound.__code__ = bound.__code__.replace(co_name=name, co_qualname=name)
-        _COMPILED[key] = torch.compile(bound, dynamic=True)
+        compiled = torch.compile(bound, dynamic=True)
+
+        def run(*args, _compiled=compiled, _name=name):
+            try:
+                return _compiled(*args)
+            except torch._dynamo.exc.BackendCompilerFailed as exc:
+                raise CompileError(
+                    f"fused=True: torch.compile could not build the kernel {_name} on "
+                    f"{args[0].device} ({type(exc.inner_exception).__name__}: "
+                    f"{str(exc.inner_exception).splitlines()[0] if str(exc.inner_exception) else ''}); "
+                    "it needs a C++ compiler on the CPU or Triton on CUDA. "
+                    "Use fused=False (the eager tiles, same results)") from exc
+        _COMPILED[key] = run
     return _COMPILED[key]
+
+
+class CompileError(RuntimeError):
+    """``fused=True`` where ``torch.compile`` cannot build the kernels."""
 
 
 # ----------------------------------------------------------------------------- distances
@@ -174,4 +190,4 @@ def sums_block(P: PointTiles, idx: torch.Tensor, c0: int, c1: int) -> torch.Tens
     return s
 
 
-__all__ = ["swap_block", "gains_block", "sums_block", "DIRECT_MAX_D", "SMALL_K"]
+__all__ = ["swap_block", "gains_block", "sums_block", "CompileError", "DIRECT_MAX_D", "SMALL_K"]
