@@ -190,6 +190,15 @@ def test_fused_build_and_swaps_same_as_reference(kind, d, metric, k):
 
 
 @pytest.mark.slow
+def test_fused_one_hot_product_for_small_k_same_swaps(monkeypatch):
+    # --masked-k 0: the clamped term and the one-hot product, whatever k
+    from bench_core.gpu import fused
+    monkeypatch.setattr(fused, "SMALL_K", 0)
+    X = blobs(300, d=2, k=6, seed=3)
+    _same(tiled.pam(X, 5, fused=True, **SMALL), ref.pam(dissimilarity(X, "euclidean"), 5))
+
+
+@pytest.mark.slow
 def test_fused_tile_with_cancellation_is_computed_again_on_the_eager_path():
     # near-duplicates far from the origin: ||x - y||^2 < 1e-4 (||x||^2 + ||y||^2), repaired
     rng = np.random.default_rng(5)

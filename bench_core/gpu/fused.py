@@ -40,24 +40,24 @@ from ..dissimilarity import _CANCEL
 from .tiles import PointTiles, finish
 
 DIRECT_MAX_D = 4     # up to this many coordinates the distances come from the differences
-SMALL_K = 16         # up to this many medoids their sums are masked row sums in the kernel
+SMALL_K = 16         # up to this many medoids their sums are masked row sums in the kernel (0: never)
 
 _COMPILED: dict = {}
 
 
-def _compiled(kernel, metric: str, d: int, k: int = 0):
-    """``kernel`` with its constants bound, compiled once per (kernel, metric, d, k).
+def _compiled(kernel, metric: str, d: int, **consts):
+    """``kernel`` with its constants bound, compiled once per (kernel, metric, d, consts).
 
     Dynamo caches compiled frames per code object, with a limit of
     recompilations: each variant gets a code object of its own, so that the
     variants of one process never reach that limit. The sizes stay dynamic.
     """
-    d, k = (d if d <= DIRECT_MAX_D else DIRECT_MAX_D + 1), min(k, SMALL_K + 1)  # what the kernel sees
-    key = (kernel.__name__, metric, d, k)
+    d = d if d <= DIRECT_MAX_D else DIRECT_MAX_D + 1     # beyond DIRECT_MAX_D the kernel ignores d
+    key = (kernel.__name__, metric, d, *sorted(consts.items()))
     if key not in _COMPILED:
-        def bound(*args, _kernel=kernel, _metric=metric, _d=d, _k=k):
-            return _kernel(*args, metric=_metric, d=_d, **({"k": _k} if _k else {}))
-        name = f"{kernel.__name__}_{metric}_d{d}_k{k}"
+        def bound(*args, _kernel=kernel, _metric=metric, _d=d, _consts=consts):
+            return _kernel(*args, metric=_metric, d=_d, **_consts)
+        name = "_".join([kernel.__name__, metric, f"d{d}"] + [f"{a}{v}" for a, v in sorted(consts.items())])
         bound.__code__ = bound.__code__.replace(co_name=name, co_qualname=name)
         compiled = torch.compile(bound, dynamic=True)
 
@@ -113,20 +113,21 @@ def _bad_rows(bad, like):
     return bad.sum(1)
 
 
-def _swap_terms(D, dn, ds, lab, k: int):
+def _swap_terms(D, dn, ds, lab, masked: int):
+    """Shared row sums and either the ``masked`` per-medoid sums or, for 0, the clamped term U."""
     W = torch.minimum(D, ds[None, :]) - dn[None, :]
     shared = torch.clamp(W, max=0.0).sum(1, dtype=torch.float64)
     U = torch.clamp(W, min=0.0)
-    if k <= SMALL_K:
+    if masked:
         per = torch.stack([torch.where(lab[None, :] == i, U, 0.0).sum(1, dtype=torch.float64)
-                           for i in range(k)], 1)
+                           for i in range(masked)], 1)
         return shared, per
     return shared, U
 
 
-def _swap_kernel(A, B, M, na, nb, ri, ci, dn, ds, lab, metric: str, d: int, k: int):
+def _swap_kernel(A, B, M, na, nb, ri, ci, dn, ds, lab, metric: str, d: int, masked: int):
     D, bad = _distances(A, B, M, na, nb, ri, ci, metric, d)
-    shared, per = _swap_terms(D, dn, ds, lab, k)
+    shared, per = _swap_terms(D, dn, ds, lab, masked)
     return shared, per, _bad_rows(bad, D)
 
 
@@ -159,13 +160,14 @@ def _operands(P: PointTiles, idx: torch.Tensor, c0: int, c1: int):
 def swap_block(P: PointTiles, idx: torch.Tensor, c0: int, c1: int, dn, ds, lab, onehot, k: int):
     """(shared, per-medoid) FastPAM1 sums of the candidates ``idx`` over the points c0:c1 (float64)."""
     A, B, M, na, nb, ri, ci, d = _operands(P, idx, c0, c1)
-    shared, per, bad = _compiled(_swap_kernel, P.metric, d, k)(A, B, M, na, nb, ri, ci, dn[c0:c1],
-                                                                ds[c0:c1], lab[c0:c1])
+    masked = k if k <= SMALL_K else 0
+    shared, per, bad = _compiled(_swap_kernel, P.metric, d, masked=masked)(
+        A, B, M, na, nb, ri, ci, dn[c0:c1], ds[c0:c1], lab[c0:c1])
     if M is not None and P.metric != "manhattan" and bool(bad.any()):
         # entries that lost their digits to cancellation: the eager tile repairs them
         P.repaired_tiles += 1
-        shared, per = _swap_terms(P.tile_idx(idx, c0, c1), dn[c0:c1], ds[c0:c1], lab[c0:c1], k)
-    if k > SMALL_K:
+        shared, per = _swap_terms(P.tile_idx(idx, c0, c1), dn[c0:c1], ds[c0:c1], lab[c0:c1], masked)
+    if not masked:
         per = (per @ onehot[c0:c1]).to(torch.float64)
     return shared, per
 

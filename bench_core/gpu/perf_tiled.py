@@ -12,6 +12,8 @@ done, so that a run cut short keeps what it measured):
 * ``birch1``: ``sipu/birch1`` (100,000 points, d = 2) from the clustbench
   folder, k = 100 (target: <= 30 s);
 * ``n1m``: blobs n = 1,000,000, d = 2, k = 10 (the time is reported);
+* ``n200k`` (not in the default list): the same blobs at n = 200,000, about 1/25 of
+  the work of ``n1m``, to compare kernel variants (``--masked-k``) in a short call;
 * ``vs-matrix``: blobs d = 784 at n = 10,000 and 30,000, k = 100, against the
   matrix-based ``pam/torch`` (matrix computed on the device, timed apart): same
   medoids, and the time ratio;
@@ -45,7 +47,7 @@ import numpy as np
 FP64_PEAK_TFLOPS = {"H200": 67.0, "H100 SXM": 67.0, "H100 80GB HBM3": 67.0, "H100 PCIe": 51.0,
                     "H100 NVL": 60.0, "A100": 19.5, "V100": 7.8, "L40S": 1.4, "A10": 0.97}
 
-SECTIONS = ("blobs100k", "birch1", "n1m", "vs-matrix", "cpu-small")
+SECTIONS = ("blobs100k", "birch1", "n1m", "vs-matrix", "cpu-small", "n200k")
 
 
 def peak_tflops(name: str) -> float | None:
@@ -145,6 +147,11 @@ def warm_up(X: np.ndarray, k: int, common: dict, rows: int = 20_000) -> float:
     return time.perf_counter() - t0
 
 
+def _masked_k() -> int:
+    from . import fused
+    return fused.SMALL_K
+
+
 def _vs64(runs: list[dict]) -> None:
     """Mark a float32 run with its agreement with the float64 run before it."""
     if len(runs) > 1 and runs[-1]["dtype"] == "float32":
@@ -186,6 +193,8 @@ def markdown(d: dict) -> str:
              "seconds of a SWAP iteration; floor: its flops at the data-sheet FP64 peak; "
              "'(max_iter)': SWAP stopped at the iteration limit, not converged.", "",
              f"command: `{d.get('command', '')}`", "",
+             f"fused kernels: the medoid sums are masked row sums in the kernel up to k = "
+             f"{d.get('masked_k', 'n/a')}, else one product with the one-hot matrix.", "",
              "| section | n | d | k | dtype | fused | total s | BUILD s | SWAP s | iters | swaps | s/iter | "
              "floor s/iter | % of floor | near-ties |", "|" + "---|" * 15]
 
@@ -238,6 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fused", action="store_true",
                     help="swap terms in one torch.compile kernel per tile (compile time included)")
     ap.add_argument("--memory-budget", type=int, default=None, help="bytes of tile work arrays")
+    ap.add_argument("--masked-k", type=int, default=None,
+                    help="fused: largest k whose medoid sums are masked row sums in the kernel "
+                         "(default bench_core.gpu.fused.SMALL_K; 0: always the one-hot product)")
     ap.add_argument("--clustbench", type=Path, default=None)
     a = ap.parse_args(argv)
     import torch
@@ -254,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     tag = "quick" if a.quick else "cpu" if dev.type == "cpu" else name.replace("NVIDIA ", "").split()[0].lower()
     tag += "_fused" if a.fused else ""
+    tag += f"_masked{a.masked_k}" if a.fused and a.masked_k is not None else ""
     data: dict[str, Any] = {"device": name, "torch": torch.__version__, "peak_tflops": peak,
                             "command": " ".join(["python -m bench_core.gpu.perf_tiled"] + (argv or sys.argv[1:])),
                             "env": record(gpu=dev.type == "cuda"), "sections": {}}
@@ -262,6 +275,10 @@ def main(argv: list[str] | None = None) -> int:
         (out / f"perf_tiled_{tag}.json").write_text(json.dumps(data, indent=1, default=str))
         (out / f"perf_tiled_{tag}.md").write_text(markdown(data))
 
+    if a.masked_k is not None:
+        from . import fused
+        fused.SMALL_K = max(0, a.masked_k)
+    data["masked_k"] = _masked_k()
     q = a.quick
     common = dict(device=dev, max_iter=a.max_iter, peak=peak, memory_budget=a.memory_budget,
                   fused=a.fused)
@@ -290,8 +307,8 @@ def main(argv: list[str] | None = None) -> int:
                     _vs64(entry["runs"])
                     save()
                 entry["target_s"] = 30
-            elif sec == "n1m":
-                X = blobs(5000 if q else 1_000_000, 2, 10)
+            elif sec in ("n1m", "n200k"):
+                X = blobs(5000 if q else 1_000_000 if sec == "n1m" else 200_000, 2, 10)
                 entry["warmup_s"] = warm_up(X, 10, common)
                 entry["runs"].append(run_tiled(X, 10, **common))
             elif sec == "vs-matrix":
