@@ -169,7 +169,8 @@ register("kmedian/torch", _run_kmedian, family="kmedian", input="points",
 # Exact PAM from the points (bench_core.gpu.tiled): distance tiles computed on the fly, never
 # the n x n matrix. Options: dtype ("float64" default, "float32"), device, memory_budget
 # (bytes of tile work arrays), tile_rows, tile_cols, lazy (BUILD), tol, tie_rtol,
-# record_swaps, fused (swap terms in one torch.compile kernel), block_size (fasterpam).
+# record_swaps, fused (BUILD gains and swap sums in one torch.compile kernel per tile,
+# bench_core.gpu.fused), block_size (fasterpam).
 
 _TILED_OPTS = ("dtype", "device", "memory_budget", "tile_rows", "tile_cols")
 
