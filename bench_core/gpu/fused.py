@@ -113,11 +113,21 @@ def _bad_rows(bad, like):
     return bad.sum(1)
 
 
+def swap_terms(D: torch.Tensor, dn: torch.Tensor, ds: torch.Tensor):
+    """FastPAM1's two terms of a tile, in one formula for the eager and the fused path.
+
+    With ``W = min(d, ds) - dn``: ``min(W, 0) = min(d - dn, 0)`` (the shared
+    term; ``d < dn <= ds`` there) and ``max(W, 0) = clamp(d, dn, ds) - dn`` (the
+    per-medoid term), both exactly as the reference forms them. Returns the row
+    sums of the first (float64) and the second as a tile.
+    """
+    W = torch.minimum(D, ds) - dn
+    return torch.clamp(W, max=0).sum(1, dtype=torch.float64), torch.clamp(W, min=0)
+
+
 def _swap_terms(D, dn, ds, lab, masked: int):
     """Shared row sums and either the ``masked`` per-medoid sums or, for 0, the clamped term U."""
-    W = torch.minimum(D, ds[None, :]) - dn[None, :]
-    shared = torch.clamp(W, max=0.0).sum(1, dtype=torch.float64)
-    U = torch.clamp(W, min=0.0)
+    shared, U = swap_terms(D, dn, ds)
     if masked:
         per = torch.stack([torch.where(lab[None, :] == i, U, 0.0).sum(1, dtype=torch.float64)
                            for i in range(masked)], 1)
@@ -131,9 +141,13 @@ def _swap_kernel(A, B, M, na, nb, ri, ci, dn, ds, lab, metric: str, d: int, mask
     return shared, per, _bad_rows(bad, D)
 
 
+def _gain_terms(D, dn):
+    return torch.clamp(dn - D, min=0.0).sum(1, dtype=torch.float64)
+
+
 def _gains_kernel(A, B, M, na, nb, ri, ci, dn, metric: str, d: int):
     D, bad = _distances(A, B, M, na, nb, ri, ci, metric, d)
-    return torch.clamp(dn[None, :] - D, min=0.0).sum(1, dtype=torch.float64), _bad_rows(bad, D)
+    return _gain_terms(D, dn), _bad_rows(bad, D)
 
 
 def _sums_kernel(A, B, M, na, nb, ri, ci, metric: str, d: int):
@@ -157,15 +171,21 @@ def _operands(P: PointTiles, idx: torch.Tensor, c0: int, c1: int):
     return A, B, A @ B.T, na, nb, idx, ci, P.d
 
 
+def _repair(P: PointTiles, M, bad) -> bool:
+    """True (and counted) when a product tile has entries that the eager tile must repair."""
+    if M is None or P.metric == "manhattan" or not bool(bad.any()):
+        return False
+    P.repaired_tiles += 1
+    return True
+
+
 def swap_block(P: PointTiles, idx: torch.Tensor, c0: int, c1: int, dn, ds, lab, onehot, k: int):
     """(shared, per-medoid) FastPAM1 sums of the candidates ``idx`` over the points c0:c1 (float64)."""
     A, B, M, na, nb, ri, ci, d = _operands(P, idx, c0, c1)
     masked = k if k <= SMALL_K else 0
     shared, per, bad = _compiled(_swap_kernel, P.metric, d, masked=masked)(
         A, B, M, na, nb, ri, ci, dn[c0:c1], ds[c0:c1], lab[c0:c1])
-    if M is not None and P.metric != "manhattan" and bool(bad.any()):
-        # entries that lost their digits to cancellation: the eager tile repairs them
-        P.repaired_tiles += 1
+    if _repair(P, M, bad):     # entries that lost their digits to cancellation
         shared, per = _swap_terms(P.tile_idx(idx, c0, c1), dn[c0:c1], ds[c0:c1], lab[c0:c1], masked)
     if not masked:
         per = (per @ onehot[c0:c1]).to(torch.float64)
@@ -176,9 +196,8 @@ def gains_block(P: PointTiles, idx: torch.Tensor, c0: int, c1: int, dn) -> torch
     """BUILD gains ``sum_o max(dn(o) - d(c, o), 0)`` of the candidates ``idx`` over c0:c1."""
     A, B, M, na, nb, ri, ci, d = _operands(P, idx, c0, c1)
     g, bad = _compiled(_gains_kernel, P.metric, d)(A, B, M, na, nb, ri, ci, dn[c0:c1])
-    if M is not None and P.metric != "manhattan" and bool(bad.any()):
-        P.repaired_tiles += 1
-        g = torch.clamp(dn[None, c0:c1] - P.tile_idx(idx, c0, c1), min=0).sum(1, dtype=torch.float64)
+    if _repair(P, M, bad):
+        g = _gain_terms(P.tile_idx(idx, c0, c1), dn[c0:c1])
     return g
 
 
@@ -186,10 +205,10 @@ def sums_block(P: PointTiles, idx: torch.Tensor, c0: int, c1: int) -> torch.Tens
     """Row sums ``sum_o d(c, o)`` of the rows ``idx`` over c0:c1 (float64)."""
     A, B, M, na, nb, ri, ci, d = _operands(P, idx, c0, c1)
     s, bad = _compiled(_sums_kernel, P.metric, d)(A, B, M, na, nb, ri, ci)
-    if M is not None and P.metric != "manhattan" and bool(bad.any()):
-        P.repaired_tiles += 1
+    if _repair(P, M, bad):
         s = P.tile_idx(idx, c0, c1).sum(1, dtype=torch.float64)
     return s
 
 
-__all__ = ["swap_block", "gains_block", "sums_block", "CompileError", "DIRECT_MAX_D", "SMALL_K"]
+__all__ = ["swap_terms", "swap_block", "gains_block", "sums_block", "CompileError", "DIRECT_MAX_D",
+           "SMALL_K"]

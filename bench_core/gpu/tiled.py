@@ -51,6 +51,7 @@ from ..result import ClusteringResult
 from ..start import rng_for
 from . import fused as fz
 from ._device import device_name, sum64, synchronize
+from .fused import swap_terms
 from .pam import _State
 from .silhouette import cluster_onehot
 from .tiles import PointTiles
@@ -220,18 +221,6 @@ def build(X, k: int, metric: str = "euclidean", *, lazy: bool = True, dtype="flo
 
 
 # ----------------------------------------------------------------------------- SWAP
-
-
-def swap_terms(D: torch.Tensor, dn: torch.Tensor, ds: torch.Tensor):
-    """FastPAM1's two terms of a tile, in one formula for the eager and the fused path.
-
-    With ``W = min(d, ds) - dn``: ``min(W, 0) = min(d - dn, 0)`` (the shared
-    term; ``d < dn <= ds`` there) and ``max(W, 0) = clamp(d, dn, ds) - dn`` (the
-    per-medoid term), both exactly as the reference forms them. Returns the row
-    sums of the first (float64) and the second as a tile.
-    """
-    W = torch.minimum(D, ds) - dn
-    return torch.clamp(W, max=0).sum(1, dtype=torch.float64), torch.clamp(W, min=0)
 
 
 def _changes(P: PointTiles, st: _State, r0: int, r1: int, fused: bool = False):
