@@ -229,8 +229,8 @@ def _changes(P: PointTiles, st: _State, r0: int, r1: int, fused: bool = False):
     ``change[c] = min_i delta[c, i]`` in float64 (+inf for current medoids),
     ``which[c]`` the first ``i`` attaining it, ``gap[c]`` the distance to the
     second-smallest ``delta[c, .]`` (for the report of near-ties). ``fused``
-    computes the metric's last step and both FastPAM1 terms of a tile in one
-    compiled kernel.
+    takes each tile's shared and per-medoid sums from one compiled kernel
+    (:func:`bench_core.gpu.fused.swap_block`).
     """
     dev = P.device
     shared = torch.zeros(r1 - r0, dtype=torch.float64, device=dev)
