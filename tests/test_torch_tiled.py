@@ -231,6 +231,125 @@ def test_lazy_build_is_plain_build():
     assert lazy.extras["gain_evaluations"] < plain.extras["gain_evaluations"]
 
 
+# ----------------------------------------------------------------------------- pruning
+
+
+def test_kd_order_makes_compact_leaves():
+    from bench_core.gpu.bounds import kd_order
+    Z = np.random.default_rng(0).random((1000, 2))
+    perm = kd_order(Z, 64)
+    assert np.array_equal(np.sort(perm), np.arange(1000))
+    leaves = [Z[perm[j:j + 64]] for j in range(0, 1000, 64)]
+    area = [np.prod(b.max(0) - b.min(0)) for b in leaves]
+    # 16 leaves of a unit square: about 1/16 each; the input order gives leaves of ~1
+    assert max(area) < 0.2
+    assert min(np.prod(Z[j:j + 64].max(0) - Z[j:j + 64].min(0)) for j in range(0, 1000, 64)) > 0.5
+
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_box_bound_is_below_every_distance(metric):
+    from bench_core.gpu.bounds import Boxes, kd_order
+    rng = np.random.default_rng(1)
+    X = rng.random((600, 3)) + 0.2
+    P = PointTiles(X, metric, device=DEVICE)
+    Q = P.reordered(50)
+    D = dissimilarity(X[Q.order], metric)
+    assert isinstance(Q.boxes, Boxes) and np.array_equal(Q.order, kd_order(P.Z.cpu().numpy(), 50))
+    for r0 in range(0, 600, 50):
+        Zc = Q.Z[r0:r0 + 50].to(torch.float64)
+        lb = Q.boxes.lower(Zc.amin(0), Zc.amax(0)).cpu().numpy()
+        true = D[r0:r0 + 50].reshape(50, 12, 50).min(axis=(0, 2))
+        assert (lb <= true * (1 + 1e-12)).all()
+        assert (lb > 0).sum() >= 1        # far leaves have a positive bound
+
+
+def _pruned(X, k, **kw):
+    return tiled.pam(X, k, prune=True, prune_leaf=32, tile_rows=64, tile_cols=150, device=DEVICE, **kw)
+
+
+@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("k", [4, 25])
+def test_pruned_pam_same_as_reference(metric, k):
+    X = blobs(700, d=2, k=12, seed=4) + (50.0 if metric == "cosine" else 0.0)
+    res = _pruned(X, k, metric=metric)
+    exp = ref.pam(dissimilarity(X, metric), k)
+    _same(res, exp)
+    assert np.array_equal(res.labels, exp.labels)
+    assert res.extras["prune"] and res.extras["pruned_fraction_swap"] > (0.04 if k < 10 else 0.2)
+    assert tiled.pam(X, k, metric=metric, tile_rows=64, device=DEVICE).extras.get("prune") is False
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "manhattan"])
+def test_pruned_changes_equal_those_of_the_full_tiles(metric):
+    # every candidate's change and best medoid, not only the chosen swap
+    from bench_core.gpu.pam import _State
+    X = blobs(700, d=2, k=12, seed=4)
+    Q = tiled._reorder(tiled.prepare(X, metric, tile_rows=64, tile_cols=150, device=DEVICE), True, 32)
+    st = _State(Q, np.arange(0, 700, 35))
+    cut = tiled._Cut(Q, st)
+    for r0, r1 in Q.row_blocks():
+        full, which, _ = tiled._changes(Q, st, r0, r1)
+        pruned, which_p, _ = tiled._changes(Q, st, r0, r1, cut=cut)
+        torch.testing.assert_close(pruned, full, rtol=0, atol=1e-12 * st.loss())
+        assert torch.equal(which_p, which)
+    assert Q.boxes.fraction() > 0.3
+
+
+def test_pruned_fastpam1_and_build_from_the_input_order():
+    X = blobs(600, d=3, k=8, seed=5)
+    D = dissimilarity(X, "euclidean")
+    start = np.array([590, 3, 300, 17, 450, 120])          # not sorted: slot order is kept
+    res = _pruned(X, start, record_swaps=True)
+    exp = ref.fastpam1(D, start)
+    _same(res, exp)
+    assert list(res.extras["initial_medoids"]) == list(start)
+    # the recorded swaps name input indices: replaying them gives the result
+    med = list(start)
+    for c, i, _ in res.extras["swaps"]:
+        med[i] = c
+    assert med == list(res.medoids)
+    _same(tiled.fastpam1(X, 6, random_state=3, prune=True, prune_leaf=32, tile_rows=64, device=DEVICE),
+          ref.fastpam1(D, 6, random_state=3))
+    b = tiled.build(X, 20, prune=True, prune_leaf=32, tile_rows=64, device=DEVICE)
+    assert list(b.medoids) == list(ref.build(D, 20).medoids)
+    assert b.extras["pruned_fraction"] > 0
+
+
+def test_pruned_ties_go_to_the_first_input_index():
+    # duplicated lattice points, Manhattan: integer distances, so sums and ties are exact in any
+    # order; the k-d order puts duplicates of a point in other places than the input order
+    rng = np.random.default_rng(2)
+    X = np.repeat(rng.integers(0, 6, (60, 2)).astype(float), 3, axis=0)
+    X = X[rng.permutation(len(X))]
+    D = dissimilarity(X, "manhattan")
+    Q = PointTiles(X, "manhattan", device=DEVICE).reordered(16)
+    sums = D.sum(1)
+    tied = np.flatnonzero(sums == sums.min())
+    assert len(tied) > 1 and Q.inverse[tied].argmin() != 0     # the tie is there, reordered
+    for k in (1, 3, 7):
+        exp = ref.pam(D, k)
+        res = tiled.pam(X, k, metric="manhattan", prune=True, prune_leaf=16, tile_rows=32, device=DEVICE)
+        _same(res, exp)
+        assert np.array_equal(res.labels, exp.labels)
+
+
+@pytest.mark.slow
+def test_pruned_fused_and_float32():
+    X = blobs(700, d=2, k=12, seed=4)
+    exp = ref.pam(dissimilarity(X, "euclidean"), 15)
+    _same(_pruned(X, 15, fused=True), exp)                              # masked sums (k <= 16)
+    _same(_pruned(X, 20, fused=True), ref.pam(dissimilarity(X, "euclidean"), 20))   # one-hot product
+    r32 = _pruned(X, 15, dtype="float32")
+    assert list(r32.medoids) == list(tiled.pam(X, 15, dtype="float32", tile_rows=64, device=DEVICE).medoids)
+
+
+def test_pruning_in_high_dimension_skips_little_and_changes_nothing():
+    X, D = mnist(300), matrix("mnist", 300, "euclidean")
+    res = _pruned(X, 8)
+    _same(res, ref.pam(D, 8))
+    assert res.extras["pruned_fraction_swap"] < 0.5
+
+
 # ----------------------------------------------------------------------------- brute force
 
 
@@ -398,6 +517,8 @@ def test_registry_entries_run_from_points():
     (lambda X: tiled.pam(X, 3, max_iter=-1), "max_iter"),
     (lambda X: tiled.pam(X, 3.0), "medoids must be k"),
     (lambda X: tiled.fasterpam(X, 3, block_size=0), "block_size"),
+    (lambda X: tiled.pam(X, 3, prune=True, prune_leaf=0), "prune_leaf"),
+    (lambda X: tiled.build(X, 3, prune=True, prune_leaf=2.5), "prune_leaf"),
     (lambda X: tiled.pam(np.vstack([X, np.zeros((1, X.shape[1]))]), 3, metric="cosine"),
      "all-zero rows"),
     (lambda X: tiled.silhouette(X, np.zeros(5, dtype=np.int64)), "length"),
@@ -416,4 +537,14 @@ def test_reproduce_helpers_run_on_the_cpu():
     assert 0 < r["floor_percent"] and r["tile_rows"] == 64
     assert perf_tiled.peak_tflops("NVIDIA H200") == 67.0 and perf_tiled.peak_tflops("cpu") is None
     md = perf_tiled.markdown({"sections": {"x": {"runs": [r]}}})
-    assert "| x | 200 | 5 | 4 | float64 |" in md
+    assert "| x | 200 | 5 | 4 | float64 | False | no |" in md
+    # --prune --also-unpruned: each pruned run followed by the same run without pruning
+    entry: dict = {"runs": []}
+    perf_tiled.series(entry, blobs(300, d=2, k=8, seed=1), 6, ["float64"],
+                      dict(device=DEVICE, prune=True, tile_rows=64), lambda: None, unpruned=True)
+    pruned, full = entry["runs"]
+    assert pruned["prune"] and not full["prune"] and pruned["pruned_fraction_swap"] > 0
+    assert pruned["same_medoids_as_unpruned"] and pruned["same_swaps_as_unpruned"]
+    md = perf_tiled.markdown({"sections": {"y": entry}})
+    assert f"| y | 300 | 2 | 6 | float64 | False | {100 * pruned['pruned_fraction_swap']:.1f} % |" in md
+    assert "same medoids: True, same n_iter/n_swap: True" in md

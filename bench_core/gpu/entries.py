@@ -170,7 +170,8 @@ register("kmedian/torch", _run_kmedian, family="kmedian", input="points",
 # the n x n matrix. Options: dtype ("float64" default, "float32"), device, memory_budget
 # (bytes of tile work arrays), tile_rows, tile_cols, lazy (BUILD), tol, tie_rtol,
 # record_swaps, fused (BUILD gains and swap sums in one torch.compile kernel per tile,
-# bench_core.gpu.fused), block_size (fasterpam).
+# bench_core.gpu.fused), prune and prune_leaf (build, pam, fastpam1: skip the tiles that box
+# bounds prove out of reach, bench_core.gpu.bounds), block_size (fasterpam).
 
 _TILED_OPTS = ("dtype", "device", "memory_budget", "tile_rows", "tile_cols")
 

@@ -37,7 +37,7 @@ from __future__ import annotations
 import torch
 
 from ..dissimilarity import _CANCEL
-from .tiles import PointTiles, finish
+from .tiles import PointTiles, finish, take
 
 DIRECT_MAX_D = 4     # up to this many coordinates the distances come from the differences
 SMALL_K = 16         # up to this many medoids their sums are masked row sums in the kernel (0: never)
@@ -125,9 +125,17 @@ def swap_terms(D: torch.Tensor, dn: torch.Tensor, ds: torch.Tensor):
     return torch.clamp(W, max=0).sum(1, dtype=torch.float64), torch.clamp(W, min=0)
 
 
-def _swap_terms(D, dn, ds, lab, masked: int):
-    """Shared row sums and either the ``masked`` per-medoid sums or, for 0, the clamped term U."""
+def _swap_terms(D, dn, ds, lab, masked: int, excess=None):
+    """Shared row sums and either the ``masked`` per-medoid sums or, for 0, the clamped term U.
+
+    With ``excess`` (``ds - dn`` of the columns) the per-medoid term is
+    ``U - excess = clamp(d, dn, ds) - ds``, exactly 0 where ``d >= ds``: the
+    form of the pruned swaps (:mod:`bench_core.gpu.bounds`), whose skipped
+    tiles contribute nothing and whose caller adds ``sum_{o in i} excess(o)``.
+    """
     shared, U = swap_terms(D, dn, ds)
+    if excess is not None:
+        U = U - excess
     if masked:
         per = torch.stack([torch.where(lab[None, :] == i, U, 0.0).sum(1, dtype=torch.float64)
                            for i in range(masked)], 1)
@@ -138,6 +146,12 @@ def _swap_terms(D, dn, ds, lab, masked: int):
 def _swap_kernel(A, B, M, na, nb, ri, ci, dn, ds, lab, metric: str, d: int, masked: int):
     D, bad = _distances(A, B, M, na, nb, ri, ci, metric, d)
     shared, per = _swap_terms(D, dn, ds, lab, masked)
+    return shared, per, _bad_rows(bad, D)
+
+
+def _swap_kernel_excess(A, B, M, na, nb, ri, ci, dn, ds, lab, excess, metric: str, d: int, masked: int):
+    D, bad = _distances(A, B, M, na, nb, ri, ci, metric, d)
+    shared, per = _swap_terms(D, dn, ds, lab, masked, excess)
     return shared, per, _bad_rows(bad, D)
 
 
@@ -158,14 +172,14 @@ def _sums_kernel(A, B, M, na, nb, ri, ci, metric: str, d: int):
 # ----------------------------------------------------------------------------- blocks
 
 
-def _operands(P: PointTiles, idx: torch.Tensor, c0: int, c1: int):
-    """(A, B, M, na, nb, ri, ci, d) of rows ``idx`` against columns c0:c1."""
+def _operands(P: PointTiles, idx: torch.Tensor, cols):
+    """(A, B, M, na, nb, ri, ci, d) of rows ``idx`` against the columns ``cols`` (slice or indices)."""
     A = P.Z.index_select(0, idx)
-    B = P.Z[c0:c1]
-    ci = torch.arange(c0, c1, device=P.device)
+    B = take(P.Z, cols)
+    ci = torch.arange(cols.start, cols.stop, device=P.device) if isinstance(cols, slice) else cols
     if P.metric == "manhattan":
         return A, B, torch.cdist(A, B, p=1.0), None, None, idx, ci, P.d
-    na, nb = P.norms.index_select(0, idx), P.norms[c0:c1]
+    na, nb = P.norms.index_select(0, idx), take(P.norms, cols)
     if P.d <= DIRECT_MAX_D:
         return A, B, None, na, nb, idx, ci, P.d
     return A, B, A @ B.T, na, nb, idx, ci, P.d
@@ -179,34 +193,42 @@ def _repair(P: PointTiles, M, bad) -> bool:
     return True
 
 
-def swap_block(P: PointTiles, idx: torch.Tensor, c0: int, c1: int, dn, ds, lab, onehot, k: int):
-    """(shared, per-medoid) FastPAM1 sums of the candidates ``idx`` over the points c0:c1 (float64)."""
-    A, B, M, na, nb, ri, ci, d = _operands(P, idx, c0, c1)
+def swap_block(P: PointTiles, idx: torch.Tensor, cols, dn, ds, lab, onehot, k: int, excess=None):
+    """(shared, per-medoid) FastPAM1 sums of the candidates ``idx`` over the points ``cols`` (float64).
+
+    ``cols``: a slice or a sorted index tensor. With ``excess`` (``ds - dn`` of
+    every point) the per-medoid sums leave out ``sum excess`` (see :func:`_swap_terms`).
+    """
+    A, B, M, na, nb, ri, ci, d = _operands(P, idx, cols)
     masked = k if k <= SMALL_K else 0
-    shared, per, bad = _compiled(_swap_kernel, P.metric, d, masked=masked)(
-        A, B, M, na, nb, ri, ci, dn[c0:c1], ds[c0:c1], lab[c0:c1])
+    args = (A, B, M, na, nb, ri, ci, take(dn, cols), take(ds, cols), take(lab, cols))
+    ex = None if excess is None else take(excess, cols)
+    if ex is None:
+        shared, per, bad = _compiled(_swap_kernel, P.metric, d, masked=masked)(*args)
+    else:
+        shared, per, bad = _compiled(_swap_kernel_excess, P.metric, d, masked=masked)(*args, ex)
     if _repair(P, M, bad):     # entries that lost their digits to cancellation
-        shared, per = _swap_terms(P.tile_idx(idx, c0, c1), dn[c0:c1], ds[c0:c1], lab[c0:c1], masked)
+        shared, per = _swap_terms(P.tile_at(idx, cols), args[7], args[8], args[9], masked, ex)
     if not masked:
-        per = (per @ onehot[c0:c1]).to(torch.float64)
+        per = (per @ take(onehot, cols)).to(torch.float64)
     return shared, per
 
 
-def gains_block(P: PointTiles, idx: torch.Tensor, c0: int, c1: int, dn) -> torch.Tensor:
-    """BUILD gains ``sum_o max(dn(o) - d(c, o), 0)`` of the candidates ``idx`` over c0:c1."""
-    A, B, M, na, nb, ri, ci, d = _operands(P, idx, c0, c1)
-    g, bad = _compiled(_gains_kernel, P.metric, d)(A, B, M, na, nb, ri, ci, dn[c0:c1])
+def gains_block(P: PointTiles, idx: torch.Tensor, cols, dn) -> torch.Tensor:
+    """BUILD gains ``sum_o max(dn(o) - d(c, o), 0)`` of the candidates ``idx`` over ``cols``."""
+    A, B, M, na, nb, ri, ci, d = _operands(P, idx, cols)
+    g, bad = _compiled(_gains_kernel, P.metric, d)(A, B, M, na, nb, ri, ci, take(dn, cols))
     if _repair(P, M, bad):
-        g = _gain_terms(P.tile_idx(idx, c0, c1), dn[c0:c1])
+        g = _gain_terms(P.tile_at(idx, cols), take(dn, cols))
     return g
 
 
-def sums_block(P: PointTiles, idx: torch.Tensor, c0: int, c1: int) -> torch.Tensor:
-    """Row sums ``sum_o d(c, o)`` of the rows ``idx`` over c0:c1 (float64)."""
-    A, B, M, na, nb, ri, ci, d = _operands(P, idx, c0, c1)
+def sums_block(P: PointTiles, idx: torch.Tensor, cols) -> torch.Tensor:
+    """Row sums ``sum_o d(c, o)`` of the rows ``idx`` over ``cols``."""
+    A, B, M, na, nb, ri, ci, d = _operands(P, idx, cols)
     s, bad = _compiled(_sums_kernel, P.metric, d)(A, B, M, na, nb, ri, ci)
     if _repair(P, M, bad):
-        s = P.tile_idx(idx, c0, c1).sum(1, dtype=torch.float64)
+        s = P.tile_at(idx, cols).sum(1, dtype=torch.float64)
     return s
 
 

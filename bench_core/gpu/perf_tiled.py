@@ -85,20 +85,21 @@ def blobs(n: int, d: int, k: int, seed: int = 0) -> np.ndarray:
 
 
 def run_tiled(X: np.ndarray, k: int, *, device, dtype="float64", max_iter=100, peak=None,
-              fused=False, **opts) -> dict[str, Any]:
+              fused=False, prune=False, **opts) -> dict[str, Any]:
     """Time BUILD + exact SWAP (``tiled.pam``) and summarise it (floor included)."""
     from . import tiled
     from ._device import synchronize
     from .tiles import PointTiles
     t0 = time.perf_counter()     # from the points on the host: their transfer is counted
     P = PointTiles(X, opts.pop("metric", "euclidean"), dtype=dtype, device=device, **opts)
-    res = tiled.pam(P, k, max_iter=max_iter, fused=fused)
+    res = tiled.pam(P, k, max_iter=max_iter, fused=fused, prune=prune)
     synchronize(P.device)
     total = time.perf_counter() - t0
     ex = res.extras
     its = ex.get("iteration_s") or []
     n, d = X.shape
-    out = {"n": n, "d": d, "k": k, "dtype": dtype, "fused": bool(fused), "device": ex["device"], "metric": P.metric,
+    out = {"n": n, "d": d, "k": k, "dtype": dtype, "fused": bool(fused), "prune": bool(prune),
+           "pruned_fraction_swap": ex.get("pruned_fraction_swap"), "device": ex["device"], "metric": P.metric,
            "seconds": total, "build_s": ex.get("init_s"),
            "swap_s": ex["total_s"] - ex["init_s"], "prepare_s": total - ex["total_s"],
            "n_iter": res.n_iter, "n_swap": res.n_swap, "converged": res.converged,
@@ -134,18 +135,41 @@ def run_matrix(X: np.ndarray, k: int, *, device) -> dict[str, Any]:
             "medoids": [int(m) for m in res.medoids], "n_iter": res.n_iter, "n_swap": res.n_swap}
 
 
-def warm_up(X: np.ndarray, k: int, common: dict, rows: int = WARMUP_ROWS) -> float:
+def warm_up(X: np.ndarray, k: int, common: dict, rows: int = WARMUP_ROWS, unpruned: bool = False) -> float:
     """Compile the fused kernels of this (d, k, metric) on the first ``rows`` points; its seconds.
 
     ``torch.compile`` specialises on the dimension, k and the metric, not on n:
     the timed run that follows reuses these kernels, and the compilation is
-    reported apart (``warmup_s``).
+    reported apart (``warmup_s``). ``unpruned``: also the kernels of the runs
+    without pruning that follow pruned ones (:func:`series`).
     """
     if not common.get("fused"):
         return 0.0
     t0 = time.perf_counter()
-    run_tiled(np.ascontiguousarray(X[:max(rows, 2 * k)]), k, **(common | {"max_iter": 2}))
+    prune = bool(common.get("prune"))
+    for variant in [prune] + ([False] if prune and unpruned else []):
+        run_tiled(np.ascontiguousarray(X[:max(rows, 2 * k)]), k, **(common | {"max_iter": 2, "prune": variant}))
     return time.perf_counter() - t0
+
+
+def series(entry: dict, X: np.ndarray, k: int, dtypes: list[str], common: dict, save,
+           unpruned: bool = False) -> None:
+    """Time ``X`` once per dtype into ``entry["runs"]``; with ``unpruned`` (and ``--prune``) each
+    run is followed by the same run without pruning, and the pruned one records the comparison."""
+    for dt in dtypes:
+        r = run_tiled(X, k, dtype=dt, **common)
+        entry["runs"].append(r)
+        _vs64(entry["runs"])
+        save()
+        if unpruned and common.get("prune"):
+            u = run_tiled(X, k, dtype=dt, **(common | {"prune": False}))
+            entry["runs"].append(u)
+            r.update(same_medoids_as_unpruned=r["medoids"] == u["medoids"],
+                     same_swaps_as_unpruned=(r["n_iter"], r["n_swap"]) == (u["n_iter"], u["n_swap"]),
+                     prune_speedup=u["seconds"] / r["seconds"],
+                     prune_iteration_speedup=(u["iteration_s_median"] / r["iteration_s_median"]
+                                              if r["iteration_s_median"] else None))
+            save()
 
 
 def _vs64(runs: list[dict]) -> None:
@@ -187,23 +211,26 @@ def markdown(d: dict) -> str:
     lines = [f"# pam/torch-tiled performance ({d.get('device', '?')})", "",
              "Times from the points on the host (their transfer included); s/iter: median "
              "seconds of a SWAP iteration; floor: its flops at the data-sheet FP64 peak; "
-             "'(max_iter)': SWAP stopped at the iteration limit, not converged.", "",
+             "'(max_iter)': SWAP stopped at the iteration limit, not converged; pruned: share of the "
+             "SWAP tiles' (candidate, point) pairs skipped by the box bounds (--prune).", "",
              f"command: `{d.get('command', '')}`", "",
              f"fused kernels: the medoid sums are masked row sums in the kernel up to k = "
              f"{d.get('masked_k', 'n/a')}, else one product with the one-hot matrix.", "",
-             "| section | n | d | k | dtype | fused | total s | BUILD s | SWAP s | iters | swaps | s/iter | "
-             "floor s/iter | % of floor | near-ties |", "|" + "---|" * 15]
+             "| section | n | d | k | dtype | fused | pruned | total s | BUILD s | SWAP s | iters | swaps | "
+             "s/iter | floor s/iter | % of floor | near-ties |", "|" + "---|" * 16]
 
     def f(x, nd=3):
         return "n/a" if x is None else (f"{x:.{nd}f}" if isinstance(x, float) else str(x))
     for name, sec in d["sections"].items():
         for r in sec.get("runs", []) + [c["tiled"] for c in sec.get("vs_reference", [])]:
-            lines.append(f"| {name} | {r['n']} | {r['d']} | {r['k']} | {r['dtype']} | {r['fused']} | {f(r['seconds'])} | "
+            pr = r.get("pruned_fraction_swap")
+            lines.append(f"| {name} | {r['n']} | {r['d']} | {r['k']} | {r['dtype']} | {r['fused']} | "
+                         f"{'no' if pr is None else f'{100 * pr:.1f} %'} | {f(r['seconds'])} | "
                          f"{f(r['build_s'])} | {f(r['swap_s'])} | {r['n_iter']}{'' if r['converged'] else ' (max_iter)'} | {r['n_swap']} | "
                          f"{f(r['iteration_s_median'])} | {f(r.get('floor_s'))} | "
                          f"{f(r.get('floor_percent'), 1)} | {r['near_ties']} |")
         if "error" in sec:
-            lines.append(f"| {name} | error: {sec['error'].splitlines()[-1]} |" + " |" * 13)
+            lines.append(f"| {name} | error: {sec['error'].splitlines()[-1]} |" + " |" * 14)
     for sec in d["sections"].values():
         for c in sec.get("vs_reference", []):
             lines.append("")
@@ -221,6 +248,16 @@ def markdown(d: dict) -> str:
             if "eager" in c:
                 lines[-1] += (f"; eager tiles {f(c['eager']['seconds'])} s (fused {f(c['fused_speedup'], 2)}x "
                               f"faster, same medoids: {c['same_medoids_as_eager']})")
+    for name, sec in d["sections"].items():
+        for r in sec.get("runs", []):
+            if "prune_speedup" in r:
+                lines.append("")
+                lines.append(f"- {name}, {r['dtype']}: pruned {f(r['seconds'])} s against "
+                             f"{f(r['seconds'] * r['prune_speedup'])} s without pruning, "
+                             f"{f(r['prune_speedup'], 2)}x (per SWAP iteration "
+                             f"{f(r['prune_iteration_speedup'], 2)}x); same medoids: "
+                             f"{r['same_medoids_as_unpruned']}, same n_iter/n_swap: "
+                             f"{r['same_swaps_as_unpruned']}")
     for name, sec in d["sections"].items():
         if sec.get("warmup_s"):
             lines.append("")
@@ -243,6 +280,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fused", action="store_true",
                     help="BUILD gains and swap sums in one torch.compile kernel per tile "
                          "(compiled on a warm-up run, timed apart)")
+    ap.add_argument("--prune", action="store_true",
+                    help="skip the tiles that box bounds prove out of reach (k-d tree order of the "
+                         "points; bench_core.gpu.bounds): the same swaps, less work in low dimension")
+    ap.add_argument("--also-unpruned", action="store_true",
+                    help="with --prune: follow each run of blobs100k, birch1, n1m and n200k by the "
+                         "same run without pruning (same medoids? the speed-up)")
     ap.add_argument("--memory-budget", type=int, default=None, help="bytes of tile work arrays")
     ap.add_argument("--masked-k", type=int, default=None,
                     help="fused: largest k whose medoid sums are masked row sums in the kernel "
@@ -264,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     tag = "quick" if a.quick else "cpu" if dev.type == "cpu" else name.replace("NVIDIA ", "").split()[0].lower()
     tag += "_fused" if a.fused else ""
+    tag += "_pruned" if a.prune else ""
     tag += f"_masked{a.masked_k}" if a.fused and a.masked_k is not None else ""
     data: dict[str, Any] = {"device": name, "torch": torch.__version__, "peak_tflops": peak,
                             "command": " ".join(["python -m bench_core.gpu.perf_tiled"] + (argv or sys.argv[1:])),
@@ -278,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     data["masked_k"] = fused.SMALL_K
     q = a.quick
     common = dict(device=dev, max_iter=a.max_iter, peak=peak, memory_budget=a.memory_budget,
-                  fused=a.fused)
+                  fused=a.fused, prune=a.prune)
     dtypes = ["float64"] + (["float32"] if a.float32 else [])
     for sec in [s for s in a.sections.split(",") if s]:
         if sec not in SECTIONS:
@@ -288,26 +332,20 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if sec == "blobs100k":
                 X = blobs(2000 if q else 100_000, 784, 100)
-                entry["warmup_s"] = warm_up(X, 20 if q else 100, common)
-                for dt in dtypes:
-                    entry["runs"].append(run_tiled(X, 20 if q else 100, dtype=dt, **common))
-                    _vs64(entry["runs"])
-                    save()
+                entry["warmup_s"] = warm_up(X, 20 if q else 100, common, unpruned=a.also_unpruned)
+                series(entry, X, 20 if q else 100, dtypes, common, save, a.also_unpruned)
                 entry["target_s"] = 120
             elif sec == "birch1":
                 X = load_birch1(a.clustbench)
                 if q:
                     X = np.ascontiguousarray(X[:3000])
-                entry["warmup_s"] = warm_up(X, 100, common)
-                for dt in dtypes:
-                    entry["runs"].append(run_tiled(X, 100, dtype=dt, **common))
-                    _vs64(entry["runs"])
-                    save()
+                entry["warmup_s"] = warm_up(X, 100, common, unpruned=a.also_unpruned)
+                series(entry, X, 100, dtypes, common, save, a.also_unpruned)
                 entry["target_s"] = 30
             elif sec in ("n1m", "n200k"):
                 X = blobs(5000 if q else 1_000_000 if sec == "n1m" else 200_000, 2, 10)
-                entry["warmup_s"] = warm_up(X, 10, common)
-                entry["runs"].append(run_tiled(X, 10, **common))
+                entry["warmup_s"] = warm_up(X, 10, common, unpruned=a.also_unpruned)
+                series(entry, X, 10, ["float64"], common, save, a.also_unpruned)
             elif sec == "vs-matrix":
                 entry["vs_matrix"] = []
                 for n in ((1000, 2000) if q else (10_000, 30_000)):

@@ -51,10 +51,11 @@ from ..result import ClusteringResult
 from ..start import rng_for
 from . import fused as fz
 from ._device import device_name, sum64, synchronize
+from .bounds import DEFAULT_LEAF
 from .fused import swap_terms
 from .pam import _State
 from .silhouette import cluster_onehot
-from .tiles import PointTiles
+from .tiles import PointTiles, take
 
 INF = float("inf")
 TIE_RTOL = 1e-10     # changes of loss closer than this (times the loss) are reported as near-ties
@@ -96,13 +97,77 @@ def _initial(P: PointTiles, medoids, init: str, random_state, lazy: bool = True,
                 info.update(counters)
             return meds
         if init == "first":
-            return np.arange(k, dtype=np.int64)
+            return _positions(P, np.arange(k, dtype=np.int64))
         # bench_core.algorithms.init.initial_medoids(..., "random", random_state)
         # the one start of an int seed (bench_core.start), as the reference draws it
-        return np.sort(rng_for(random_state, n, k).choice(n, size=k, replace=False)).astype(np.int64)
+        draw = rng_for(random_state, n, k).choice(n, size=k, replace=False)
+        return _positions(P, np.sort(draw).astype(np.int64))
     if isinstance(medoids, bool | float | str) or medoids is None:
         raise ValueError(f"medoids must be k (an int) or an array of initial medoids, got {medoids!r}")
-    return check_medoids(medoids, n)
+    return _positions(P, check_medoids(medoids, n))
+
+
+# ----------------------------------------------------------------------------- pruning
+
+
+def _positions(P: PointTiles, medoids: np.ndarray) -> np.ndarray:
+    """Input indices as rows of ``P`` (the same unless ``P`` is reordered for pruning)."""
+    return medoids if P.order is None else P.inverse[medoids]
+
+
+def _reorder(P: PointTiles, prune, leaf) -> PointTiles:
+    """``P`` itself, or with ``prune`` its copy in k-d tree order (rows a multiple of the leaves)."""
+    if not prune:
+        return P
+    leaf = DEFAULT_LEAF if leaf is None else leaf
+    if isinstance(leaf, bool) or not isinstance(leaf, numbers.Integral) or leaf < 1:
+        raise ValueError(f"prune_leaf must be a positive int, got {leaf!r}")
+    leaf = min(int(leaf), P.tile_rows)
+    Q = P.reordered(leaf)
+    Q.tile_rows = P.tile_rows // leaf * leaf       # candidate blocks: whole leaves
+    return Q
+
+
+def _restore(P: PointTiles, res: ClusteringResult) -> ClusteringResult:
+    """Map the indices of a result on a reordered ``P`` back to the input order."""
+    if P.order is None:
+        return res
+    o = P.order
+    labels = np.empty_like(res.labels)
+    labels[o] = res.labels
+    res.medoids, res.labels = o[res.medoids], labels
+    ex = res.extras
+    if "initial_medoids" in ex:
+        ex["initial_medoids"] = o[np.asarray(ex["initial_medoids"])]
+    for tie in ex.get("near_ties", []):
+        for key in ("chosen", "other"):
+            if key in tie:
+                tie[key] = int(o[tie[key]])
+    if "swaps" in ex:
+        ex["swaps"] = [(int(o[c]), i, delta) for c, i, delta in ex["swaps"]]
+    return res
+
+
+def _columns(P: PointTiles, rows: torch.Tensor, thr: torch.Tensor | None):
+    """The column sets of a block of candidates: slices of the full width, or with pruning
+    the points of the leaves the candidates may reach below ``thr`` (leaf maxima), in chunks."""
+    cols = None if thr is None else P.boxes.columns(P.Z.index_select(0, rows), thr)
+    if cols is None:
+        for c0, c1 in P.col_blocks():
+            yield slice(c0, c1)
+        return
+    for c0 in range(0, len(cols), P.tile_cols):
+        yield cols[c0:c0 + P.tile_cols]
+
+
+class _Cut:
+    """Per iteration of the pruned swaps: leaf maxima of ``ds``, ``ds - dn`` and its sums per medoid."""
+
+    def __init__(self, P: PointTiles, st: _State):
+        self.thr = P.boxes.leaf_max(st.ds)
+        self.excess = st.ds - st.dn
+        self.base = torch.zeros(st.k, dtype=torch.float64, device=P.device).index_add_(
+            0, st.lab, self.excess.to(torch.float64))
 
 
 def _extras(P: PointTiles, **more) -> dict:
@@ -112,9 +177,17 @@ def _extras(P: PointTiles, **more) -> dict:
     return ex
 
 
-def _first_min(v: torch.Tensor) -> tuple[int, float]:
-    j = int(torch.argmin(v))                 # first index of the minimum
+def _first_min(v: torch.Tensor, P: PointTiles | None = None) -> tuple[int, float]:
+    """Row and value of the minimum; on ties the first in the input order."""
+    j = int(torch.argmin(v))
+    if P is not None and P.order is not None:
+        tied = torch.nonzero(v == v[j])[:, 0]
+        j = int(tied[torch.argmin(P.order_t[tied])])
     return j, float(v[j])
+
+
+def _first_max(v: torch.Tensor, P: PointTiles) -> int:
+    return _first_min(-v, P)[0]
 
 
 def _row_sums(P: PointTiles, fused: bool = False) -> torch.Tensor:
@@ -124,7 +197,7 @@ def _row_sums(P: PointTiles, fused: bool = False) -> torch.Tensor:
         acc = torch.zeros(r1 - r0, dtype=torch.float64, device=P.device)
         idx = torch.arange(r0, r1, device=P.device)
         for c0, c1 in P.col_blocks():
-            acc += fz.sums_block(P, idx, c0, c1) if fused else sum64(P.tile(r0, r1, c0, c1), 1)
+            acc += fz.sums_block(P, idx, slice(c0, c1)) if fused else sum64(P.tile(r0, r1, c0, c1), 1)
         sums[r0:r1] = acc
     return sums
 
@@ -132,15 +205,19 @@ def _row_sums(P: PointTiles, fused: bool = False) -> torch.Tensor:
 # ----------------------------------------------------------------------------- BUILD
 
 
-def _gains(P: PointTiles, idx: torch.Tensor, dn: torch.Tensor, fused: bool = False) -> torch.Tensor:
-    """BUILD gains sum_o max(dn(o) - d(c, o), 0) of the candidates ``idx`` (float64)."""
+def _gains(P: PointTiles, idx: torch.Tensor, dn: torch.Tensor, fused: bool = False,
+           thr: torch.Tensor | None = None) -> torch.Tensor:
+    """BUILD gains sum_o max(dn(o) - d(c, o), 0) of the candidates ``idx`` (float64).
+
+    ``thr``: the leaf maxima of ``dn`` when pruning (leaves out of reach add 0).
+    """
     g = torch.zeros(len(idx), dtype=torch.float64, device=P.device)
-    for c0, c1 in P.col_blocks():
+    for cols in _columns(P, idx, thr):
         if fused:
-            g += fz.gains_block(P, idx, c0, c1, dn)
+            g += fz.gains_block(P, idx, cols, dn)
             continue
-        D = P.tile_idx(idx, c0, c1)
-        torch.sub(dn[c0:c1], D, out=D)
+        D = P.tile_at(idx, cols)
+        torch.sub(take(dn, cols), D, out=D)
         g += sum64(D.clamp_(min=0), 1)
     return g
 
@@ -156,7 +233,7 @@ def _build(P: PointTiles, k: int, *, lazy: bool = True, fused: bool = False):
     rounding) are evaluated, in blocks of the largest bounds.
     """
     dev, n = P.device, P.n
-    first, _ = _first_min(_row_sums(P, fused))
+    first, _ = _first_min(_row_sums(P, fused), P)
     meds = [first]
     is_med = torch.zeros(n, dtype=torch.bool, device=dev)
     is_med[first] = True
@@ -168,10 +245,11 @@ def _build(P: PointTiles, k: int, *, lazy: bool = True, fused: bool = False):
     B = max(1, min(P.tile_rows, 1024, max(64, -(-n // 16))))
     for step in range(1, k):
         fresh = torch.full((n,), -INF, dtype=torch.float64, device=dev)
+        thr = None if P.boxes is None else P.boxes.leaf_max(dn)
         if step == 1 or not lazy:
             for r0, r1 in P.row_blocks():
                 idx = torch.arange(r0, r1, device=dev)
-                fresh[r0:r1] = _gains(P, idx, dn, fused)
+                fresh[r0:r1] = _gains(P, idx, dn, fused, thr)
             evals += n
         else:
             done = is_med.clone()
@@ -186,14 +264,14 @@ def _build(P: PointTiles, k: int, *, lazy: bool = True, fused: bool = False):
                     idx = torch.nonzero(eligible)[:, 0]
                 else:
                     idx = torch.topk(torch.where(eligible, bound, -INF), B).indices
-                g = _gains(P, idx, dn, fused)
+                g = _gains(P, idx, dn, fused, thr)
                 fresh[idx] = g
                 done[idx] = True
                 evals += len(idx)
                 best = max(best, float(g.max()))
         bound = torch.where(fresh > -INF, fresh, bound)
         fresh.masked_fill_(is_med, -INF)
-        c = int(torch.argmax(fresh))           # first (lowest) index of the largest gain
+        c = _first_max(fresh, P)               # first (lowest) index of the largest gain
         no_gain += float(fresh[c]) <= 0        # only with duplicate points: nothing improves
         row = P.rows_of(torch.tensor([c], device=dev))[0]
         torch.minimum(dn, row, out=dn)
@@ -205,46 +283,58 @@ def _build(P: PointTiles, k: int, *, lazy: bool = True, fused: bool = False):
 
 
 def build(X, k: int, metric: str = "euclidean", *, lazy: bool = True, dtype="float64", device=None,
-          memory_budget=None, tile_rows=None, tile_cols=None, fused: bool = False) -> ClusteringResult:
-    """PAM BUILD from the points; the medoids of ``bench_core.algorithms.pam.build``."""
+          memory_budget=None, tile_rows=None, tile_cols=None, fused: bool = False,
+          prune: bool = False, prune_leaf: int | None = None) -> ClusteringResult:
+    """PAM BUILD from the points; the medoids of ``bench_core.algorithms.pam.build``.
+
+    ``prune``: skip the tiles whose gain terms are all zero (see :func:`pam`).
+    """
     t0 = time.perf_counter()
-    P = prepare(X, metric, dtype=dtype, device=device, memory_budget=memory_budget,
-                tile_rows=tile_rows, tile_cols=tile_cols)
+    P = _reorder(prepare(X, metric, dtype=dtype, device=device, memory_budget=memory_budget,
+                         tile_rows=tile_rows, tile_cols=tile_cols), prune, prune_leaf)
     k = check_k(k, P.n)
     meds, _, info = _build(P, k, lazy=bool(lazy), fused=bool(fused))
     st = _State(P, meds)
     synchronize(P.device)
-    return ClusteringResult(loss=st.loss(), labels=st.labels(), medoids=meds, n_iter=1, n_swap=0,
-                            converged=True,
-                            extras=_extras(P, algorithm="build", build_s=time.perf_counter() - t0,
-                                           **info))
+    return _restore(P, ClusteringResult(
+        loss=st.loss(), labels=st.labels(), medoids=meds, n_iter=1, n_swap=0, converged=True,
+        extras=_extras(P, algorithm="build", build_s=time.perf_counter() - t0, **info)))
 
 
 # ----------------------------------------------------------------------------- SWAP
 
 
-def _changes(P: PointTiles, st: _State, r0: int, r1: int, fused: bool = False):
+def _changes(P: PointTiles, st: _State, r0: int, r1: int, fused: bool = False,
+             cut: _Cut | None = None):
     """(change, which, medoid gap) of the candidates r0:r1.
 
     ``change[c] = min_i delta[c, i]`` in float64 (+inf for current medoids),
     ``which[c]`` the first ``i`` attaining it, ``gap[c]`` the distance to the
     second-smallest ``delta[c, .]`` (for the report of near-ties). ``fused``
     takes each tile's shared and per-medoid sums from one compiled kernel
-    (:func:`bench_core.gpu.fused.swap_block`).
+    (:func:`bench_core.gpu.fused.swap_block`). With ``cut`` (pruning) only the
+    leaves within reach are computed, with the per-medoid terms less
+    ``ds - dn``, whose sums per medoid start the accumulators.
     """
     dev = P.device
     shared = torch.zeros(r1 - r0, dtype=torch.float64, device=dev)
-    per = torch.zeros((r1 - r0, st.k), dtype=torch.float64, device=dev)
+    if cut is None:
+        per = torch.zeros((r1 - r0, st.k), dtype=torch.float64, device=dev)
+    else:
+        per = cut.base.expand(r1 - r0, st.k).clone()
+    excess = None if cut is None else cut.excess
     idx = torch.arange(r0, r1, device=dev)
-    for c0, c1 in P.col_blocks():
+    for cols in _columns(P, idx, None if cut is None else cut.thr):
         if fused:
-            s, p = fz.swap_block(P, idx, c0, c1, st.dn, st.ds, st.lab, st.onehot, st.k)
+            s, p = fz.swap_block(P, idx, cols, st.dn, st.ds, st.lab, st.onehot, st.k, excess)
             shared += s
             per += p
             continue
-        s, U = swap_terms(P.tile(r0, r1, c0, c1), st.dn[c0:c1], st.ds[c0:c1])
+        s, U = swap_terms(P.tile_at(idx, cols), take(st.dn, cols), take(st.ds, cols))
+        if excess is not None:
+            U -= take(excess, cols)
         shared += s
-        per += (U @ st.onehot[c0:c1]).to(torch.float64)
+        per += (U @ take(st.onehot, cols)).to(torch.float64)
     two = torch.topk(per, 2, dim=1, largest=False).values
     best, which = per.min(1)                           # first medoid on ties
     change = best + shared
@@ -272,7 +362,7 @@ def _note_ties(ties: list, it: int, change: torch.Tensor, gap: torch.Tensor, c: 
 def _single(P: PointTiles, med0: int, start: np.ndarray, fused: bool = False) -> ClusteringResult:
     """k = 1: the point with the smallest sum, keeping the start on ties (as the reference)."""
     sums = _row_sums(P, fused)
-    j, best = _first_min(sums)
+    j, best = _first_min(sums, P)
     if float(sums[med0]) <= best:
         j = med0
     st = _State(P, np.array([j], dtype=np.int64))
@@ -292,6 +382,7 @@ def _swap_exact(P: PointTiles, start: np.ndarray, max_iter: int, tol: float, tie
                 record: bool, fused: bool = False) -> ClusteringResult:
     st = _State(P, start)
     n = P.n
+    mark = None if P.boxes is None else P.boxes.mark()
     change = torch.empty(n, dtype=torch.float64, device=P.device)
     which = torch.empty(n, dtype=torch.int64, device=P.device)
     gap = torch.empty(n, dtype=torch.float64, device=P.device)
@@ -304,9 +395,10 @@ def _swap_exact(P: PointTiles, start: np.ndarray, max_iter: int, tol: float, tie
     while n_iter < max_iter:
         n_iter += 1
         t0 = time.perf_counter()
+        cut = None if P.boxes is None else _Cut(P, st)
         for r0, r1 in P.row_blocks():
-            change[r0:r1], which[r0:r1], gap[r0:r1] = _changes(P, st, r0, r1, fused)
-        c, delta = _first_min(change)
+            change[r0:r1], which[r0:r1], gap[r0:r1] = _changes(P, st, r0, r1, fused, cut)
+        c, delta = _first_min(change, P)
         _note_ties(ties, n_iter, change, gap, c, delta, loss, tol, tie_rtol)
         if not delta < -tol * loss:
             converged = True          # no swap lowers the loss by more than tol * loss
@@ -324,6 +416,8 @@ def _swap_exact(P: PointTiles, start: np.ndarray, max_iter: int, tol: float, tie
         loss = new
     synchronize(P.device)
     ex = _extras(P, initial_medoids=start, near_ties=ties, tie_rtol=tie_rtol, iteration_s=iter_s)
+    if mark is not None:
+        ex["pruned_fraction_swap"] = P.boxes.fraction(mark)
     if record:
         ex["swaps"] = trace
     return ClusteringResult(loss=st.loss(), labels=st.labels(), medoids=st.medoids(),
@@ -338,7 +432,8 @@ def _common_args(max_iter, tol, tie_rtol):
 def pam(X, medoids, max_iter: int = 100, init: str = "build", random_state=None, *,
         metric: str = "euclidean", tol: float = TOL, tie_rtol: float = TIE_RTOL, lazy: bool = True,
         dtype="float64", device=None, memory_budget=None, tile_rows=None, tile_cols=None,
-        record_swaps: bool = False, fused: bool = False) -> ClusteringResult:
+        record_swaps: bool = False, fused: bool = False, prune: bool = False,
+        prune_leaf: int | None = None) -> ClusteringResult:
     """Exact PAM (BUILD + SWAP, the best swap per iteration) from the points.
 
     Same medoids, loss, ``n_iter`` and ``n_swap`` as ``pam/reference`` on the
@@ -351,10 +446,16 @@ def pam(X, medoids, max_iter: int = 100, init: str = "build", random_state=None,
     goes from the product (or the coordinates) of a tile to its BUILD gains or
     swap sums in one ``torch.compile`` kernel (:mod:`bench_core.gpu.fused`:
     no distance tile is written; the same terms, summed in another order).
+    ``prune=True`` puts the points in k-d tree order (leaves of ``prune_leaf``
+    points, default :data:`~bench_core.gpu.bounds.DEFAULT_LEAF`) and skips the
+    leaves that box bounds prove out of reach of a block of candidates, whose
+    terms are all zero (:mod:`bench_core.gpu.bounds`): the same swaps, and in
+    low dimension a fraction of the work (``extras["pruned_fraction"]``);
+    indices and ties are those of the input order.
     """
     t0 = time.perf_counter()
-    P = prepare(X, metric, dtype=dtype, device=device, memory_budget=memory_budget,
-                tile_rows=tile_rows, tile_cols=tile_cols)
+    P = _reorder(prepare(X, metric, dtype=dtype, device=device, memory_budget=memory_budget,
+                         tile_rows=tile_rows, tile_cols=tile_cols), prune, prune_leaf)
     max_iter, tol, tie_rtol = _common_args(max_iter, tol, tie_rtol)
     info: dict = {}
     start = _initial(P, medoids, init, random_state, lazy=bool(lazy), info=info, fused=bool(fused))
@@ -365,8 +466,9 @@ def pam(X, medoids, max_iter: int = 100, init: str = "build", random_state=None,
         res = _no_swap(P, start, converged=len(start) == P.n)
     else:
         res = _swap_exact(P, start, max_iter, tol, tie_rtol, record_swaps, bool(fused))
-    res.extras.update(algorithm="pam", fused=bool(fused), init_s=t1 - t0, total_s=time.perf_counter() - t0, **info)
-    return res
+    res.extras.update(algorithm="pam", fused=bool(fused), prune=bool(prune), init_s=t1 - t0,
+                      total_s=time.perf_counter() - t0, **info)
+    return _restore(P, res)
 
 
 def fastpam1(X, medoids, max_iter: int = 100, init: str = "random", random_state=None,

@@ -29,6 +29,7 @@ tiles smaller than n to exercise every path).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 
 import numpy as np
@@ -37,6 +38,7 @@ import torch
 from ..dissimilarity import _CANCEL, METRICS, InsufficientMemoryError, prepare_rows
 from ..input_checks import check_choice, check_points
 from ._device import free_device_memory, from_numpy, resolve_device, torch_dtype
+from .bounds import DEFAULT_LEAF, Boxes, kd_order
 
 CPU_BUDGET = 256 << 20       # bytes of tile work arrays on the CPU by default
 CUDA_BUDGET = 8 << 30        # at most this much of the free GPU memory for tiles
@@ -99,6 +101,11 @@ def finish(G: torch.Tensor, metric: str) -> torch.Tensor:
     if metric == "cosine":
         return torch.clamp(G * 0.5, max=2.0)
     return G
+
+
+def take(v: torch.Tensor, cols: slice | torch.Tensor) -> torch.Tensor:
+    """``v[cols]`` along the first axis for a slice (a view) or an index tensor (a copy)."""
+    return v[cols] if isinstance(cols, slice) else v.index_select(0, cols)
 
 
 class PointTiles:
@@ -174,22 +181,26 @@ class PointTiles:
     def tile(self, r0: int, r1: int, c0: int, c1: int) -> torch.Tensor:
         """d(x_i, x_j) for i in r0:r1, j in c0:c1 (a new tensor in the compute dtype)."""
         return self.tile_of(self.Z[r0:r1], None if self.norms is None else self.norms[r0:r1],
-                            c0, c1, row_index=torch.arange(r0, r1, device=self.device))
+                            slice(c0, c1), row_index=torch.arange(r0, r1, device=self.device))
 
     def tile_idx(self, idx: torch.Tensor, c0: int, c1: int) -> torch.Tensor:
         """Rows ``idx`` (a 1-D index tensor) against columns c0:c1."""
+        return self.tile_at(idx, slice(c0, c1))
+
+    def tile_at(self, idx: torch.Tensor, cols: slice | torch.Tensor) -> torch.Tensor:
+        """Rows ``idx`` against the columns ``cols`` (a slice or a sorted 1-D index tensor)."""
         return self.tile_of(self.Z.index_select(0, idx),
                             None if self.norms is None else self.norms.index_select(0, idx),
-                            c0, c1, row_index=idx)
+                            cols, row_index=idx)
 
-    def tile_of(self, A: torch.Tensor, na: torch.Tensor | None, c0: int, c1: int, *,
+    def tile_of(self, A: torch.Tensor, na: torch.Tensor | None, cols: slice | torch.Tensor, *,
                 row_index: torch.Tensor) -> torch.Tensor:
-        """Rows ``A`` (squared norms ``na``) against columns c0:c1."""
-        B = self.Z[c0:c1]
+        """Rows ``A`` (squared norms ``na``) against the columns ``cols``."""
+        B = take(self.Z, cols)
         if self.metric == "manhattan":
             G = torch.cdist(A, B, p=1.0)
         else:
-            nb = self.norms[c0:c1]
+            nb = take(self.norms, cols)
             # not a fused addmm: BLAS libraries round alpha * A B^T + C differently from the
             # reference's separate steps (most entries off by an ulp on the CPU)
             G = A @ B.T
@@ -205,10 +216,15 @@ class PointTiles:
                     G[r, c] = (diff * diff).sum(1)
                     self.repaired += int(r.numel())
         # exact zeros on the diagonal (points against themselves)
-        inside = (row_index >= c0) & (row_index < c1)
+        if isinstance(cols, slice):
+            inside = (row_index >= cols.start) & (row_index < cols.stop)
+            at = row_index - cols.start
+        else:
+            at = torch.searchsorted(cols, row_index).clamp_(max=len(cols) - 1)
+            inside = cols[at] == row_index
         if bool(inside.any()):
             rr = torch.nonzero(inside)[:, 0]
-            G[rr, row_index[rr] - c0] = 0.0
+            G[rr, at[rr]] = 0.0
         if self.metric == "euclidean":
             _sqrt_(G)
         elif self.metric == "cosine":
@@ -222,6 +238,32 @@ class PointTiles:
             out[:, c0:c1] = self.tile_idx(idx, c0, c1)
         return out
 
+    # ------------------------------------------------------------------ pruning
+
+    order: np.ndarray | None = None     # original index of each row (None: the input order)
+    boxes: Boxes | None = None
+
+    def reordered(self, leaf: int = DEFAULT_LEAF) -> PointTiles:
+        """A copy with the points in k-d tree order and the bounding boxes of its leaves.
+
+        ``order[j]`` is the input index of row ``j`` of the copy; the algorithms
+        that prune (:mod:`bench_core.gpu.bounds`) work on the copy and map their
+        indices back. The values of every tile are those of the input order.
+        """
+        if isinstance(leaf, bool) or not isinstance(leaf, int | np.integer) or leaf < 1:
+            raise ValueError(f"prune leaf must be a positive int, got {leaf!r}")
+        order = kd_order(self.Z.cpu().numpy(), int(leaf))
+        Q = copy.copy(self)
+        Q.order = order
+        Q.order_t = torch.as_tensor(order, device=self.device)
+        Q.inverse = np.empty_like(order)
+        Q.inverse[order] = np.arange(len(order))
+        Q.Z = self.Z.index_select(0, Q.order_t)
+        Q.norms = None if self.norms is None else self.norms.index_select(0, Q.order_t)
+        Q.boxes = Boxes(Q.Z, self.metric, int(leaf))
+        Q.repaired = Q.repaired_tiles = 0
+        return Q
+
     # the interface of bench_core.gpu._device.DeviceMatrix that pam._State uses
     def rows(self, idx: torch.Tensor) -> torch.Tensor:
         return self.rows_of(idx)
@@ -229,7 +271,8 @@ class PointTiles:
     def info(self) -> dict:
         return {"metric": self.metric, "tile_rows": self.tile_rows, "tile_cols": self.tile_cols,
                 "memory_budget": self.memory_budget, "compute_dtype": self.dtype_name,
-                "repaired_entries": self.repaired, "repaired_tiles": self.repaired_tiles}
+                "repaired_entries": self.repaired, "repaired_tiles": self.repaired_tiles,
+                **(self.boxes.info() if self.boxes is not None else {})}
 
 
-__all__ = ["PointTiles", "finish", "tile_shape", "default_budget", "CPU_BUDGET", "CUDA_BUDGET"]
+__all__ = ["PointTiles", "take", "finish", "tile_shape", "default_budget", "CPU_BUDGET", "CUDA_BUDGET"]
