@@ -548,3 +548,12 @@ def test_reproduce_helpers_run_on_the_cpu():
     md = perf_tiled.markdown({"sections": {"y": entry}})
     assert f"| y | 300 | 2 | 6 | float64 | False | {100 * pruned['pruned_fraction_swap']:.1f} % |" in md
     assert "same medoids: True, same n_iter/n_swap: True" in md
+    # --compare: a run stopped early against the full one, by replaying the full one's swaps
+    short = perf_tiled.run_tiled(blobs(300, d=2, k=8, seed=1), 6, device=DEVICE, max_iter=2)
+    assert not short["converged"] and len(short["swaps"]) == 2
+    c = perf_tiled.compare_runs(full, short, blobs(300, d=2, k=8, seed=1), DEVICE)
+    assert c["iterations"] == 2 and c["same_medoids"] and c["loss_rel_diff"] < 1e-12
+    c = perf_tiled.compare_runs(pruned, full, blobs(300, d=2, k=8, seed=1), DEVICE)
+    assert c["same_medoids"] and c["same_n_iter"]
+    bad = dict(short, medoids=short["medoids"][::-1])
+    assert not perf_tiled.compare_runs(full, bad, blobs(300, d=2, k=8, seed=1), DEVICE)["same_medoids"]

@@ -92,7 +92,7 @@ def run_tiled(X: np.ndarray, k: int, *, device, dtype="float64", max_iter=100, p
     from .tiles import PointTiles
     t0 = time.perf_counter()     # from the points on the host: their transfer is counted
     P = PointTiles(X, opts.pop("metric", "euclidean"), dtype=dtype, device=device, **opts)
-    res = tiled.pam(P, k, max_iter=max_iter, fused=fused, prune=prune)
+    res = tiled.pam(P, k, max_iter=max_iter, fused=fused, prune=prune, record_swaps=True)
     synchronize(P.device)
     total = time.perf_counter() - t0
     ex = res.extras
@@ -106,12 +106,46 @@ def run_tiled(X: np.ndarray, k: int, *, device, dtype="float64", max_iter=100, p
            "loss": float(res.loss), "medoids": [int(m) for m in res.medoids],
            "tile_rows": ex["tile_rows"], "tile_cols": ex["tile_cols"],
            "gain_evaluations": ex.get("gain_evaluations"), "near_ties": len(ex.get("near_ties", [])),
-           "iteration_s_median": float(np.median(its)) if its else None}
+           "iteration_s_median": float(np.median(its)) if its else None,
+           "initial_medoids": [int(m) for m in ex["initial_medoids"]],
+           "swaps": [[int(c), int(i)] for c, i, _ in ex.get("swaps", [])]}
     flops = iteration_flops(n, d, k, P.metric)
     out["iteration_gflop"] = flops / 1e9
     if peak and its:
         floor = flops / (peak * 1e12)
         out.update(peak_tflops=peak, floor_s=floor, floor_percent=100 * floor / float(np.median(its)))
+    return out
+
+
+def medoids_after(run: dict, iterations: int) -> list[int] | None:
+    """The medoids of ``run`` after its first ``iterations`` SWAP iterations (one swap each
+    until the last), replayed from its start and swaps; None if it made fewer."""
+    if iterations > len(run.get("swaps", [])):
+        return None
+    med = list(run["initial_medoids"])
+    for c, i in run["swaps"][:iterations]:
+        med[i] = c
+    return med
+
+
+def compare_runs(run: dict, other: dict, X: np.ndarray, device) -> dict[str, Any]:
+    """Whether ``run`` (this process) and ``other`` (another device or setting) take the same
+    path: the medoids (and loss) of the shorter one against the longer one's after as many
+    iterations. Both from the same start (BUILD of the same points)."""
+    from .tiled import assign
+    short, long = (run, other) if run["n_iter"] <= other["n_iter"] else (other, run)
+    t = short["n_iter"] - (1 if short["converged"] else 0)      # its swaps
+    med = medoids_after(long, t)
+    out: dict[str, Any] = {"device": other.get("device"), "prune": other.get("prune"),
+                           "iterations": t, "other_n_iter": other["n_iter"],
+                           "other_converged": other["converged"]}
+    if med is None:
+        out["error"] = "the longer run has no swap record (an older results file)"
+        return out
+    _, loss = assign(X, med, device=device)
+    out.update(same_medoids=med == short["medoids"], loss_rel_diff=abs(loss - short["loss"]) / short["loss"])
+    if short["converged"] and long["converged"]:
+        out["same_n_iter"] = short["n_iter"] == long["n_iter"]
     return out
 
 
@@ -259,6 +293,17 @@ def markdown(d: dict) -> str:
                              f"{r['same_medoids_as_unpruned']}, same n_iter/n_swap: "
                              f"{r['same_swaps_as_unpruned']}")
     for name, sec in d["sections"].items():
+        c = sec.get("compare")
+        if c:
+            lines.append("")
+            lines.append(f"- {name}: against {c['file']} ({c['device']}, prune {c['prune']}, "
+                         f"{c['other_n_iter']} iterations{'' if c['other_converged'] else ', not converged'}): "
+                         + (c["error"] if "error" in c else
+                            f"same medoids after {c['iterations']} swaps: {c['same_medoids']}, "
+                            f"relative loss difference {c['loss_rel_diff']:.1e}"
+                            + (f", both converged at the same iteration: {c['same_n_iter']}"
+                               if "same_n_iter" in c else "")))
+    for name, sec in d["sections"].items():
         if sec.get("warmup_s"):
             lines.append("")
             lines.append(f"- {name}: compilation of the fused kernels (warm-up run on at most "
@@ -291,6 +336,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="fused: largest k whose medoid sums are masked row sums in the kernel "
                          "(default bench_core.gpu.fused.SMALL_K; 0: always the one-hot product)")
     ap.add_argument("--clustbench", type=Path, default=None)
+    ap.add_argument("--compare", type=Path, default=None,
+                    help="a perf_tiled JSON of another device or setting: for each section in both, "
+                         "whether the first float64 runs take the same swaps (the shorter run's "
+                         "medoids against the longer one's at as many iterations)")
     a = ap.parse_args(argv)
     import torch
 
@@ -300,9 +349,12 @@ def main(argv: list[str] | None = None) -> int:
     dev = resolve_device(a.device)
     name = device_name(dev)
     peak = a.peak_tflops or peak_tflops(name)
-    if dev.type == "cpu" and not a.quick and a.sections != "cpu-small":
-        print("the full run is for a GPU; use --quick for a CPU smoke test", file=sys.stderr)
+    on_cpu = {"cpu-small"} | ({"birch1"} if a.prune else set())
+    if dev.type == "cpu" and not a.quick and not set(a.sections.split(",")) <= on_cpu:
+        print("the full run is for a GPU (on the CPU: cpu-small, and birch1 with --prune, "
+              "about 20 minutes); use --quick for a CPU smoke test", file=sys.stderr)
         return 2
+    other = json.loads(a.compare.read_text()) if a.compare else None
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     tag = "quick" if a.quick else "cpu" if dev.type == "cpu" else name.replace("NVIDIA ", "").split()[0].lower()
@@ -367,6 +419,10 @@ def main(argv: list[str] | None = None) -> int:
                     save()
             elif sec == "cpu-small":
                 entry["vs_reference"] = [cpu_small(2000 if not q else 500, 10, common)]
+            theirs = (other or {}).get("sections", {}).get(sec, {}).get("runs", [])
+            if entry["runs"] and theirs and sec != "vs-matrix":
+                entry["compare"] = compare_runs(entry["runs"][0], theirs[0], X, dev)
+                entry["compare"]["file"] = str(a.compare)
         except Exception:
             entry["error"] = traceback.format_exc()
             print(entry["error"], file=sys.stderr)

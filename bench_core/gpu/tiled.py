@@ -60,6 +60,7 @@ from .tiles import PointTiles, take
 INF = float("inf")
 TIE_RTOL = 1e-10     # changes of loss closer than this (times the loss) are reported as near-ties
 MAX_TIES = 100       # near-ties kept in extras
+PRUNE_ROWS = 1024    # with prune=True, candidate blocks of at most this many rows
 INITS = ("random", "first", "build")
 
 
@@ -116,7 +117,7 @@ def _positions(P: PointTiles, medoids: np.ndarray) -> np.ndarray:
 
 
 def _reorder(P: PointTiles, prune, leaf) -> PointTiles:
-    """``P`` itself, or with ``prune`` its copy in k-d tree order (rows a multiple of the leaves)."""
+    """``P`` itself, or with ``prune`` its copy in k-d tree order (row blocks of whole leaves)."""
     if not prune:
         return P
     leaf = DEFAULT_LEAF if leaf is None else leaf
@@ -124,7 +125,8 @@ def _reorder(P: PointTiles, prune, leaf) -> PointTiles:
         raise ValueError(f"prune_leaf must be a positive int, got {leaf!r}")
     leaf = min(int(leaf), P.tile_rows)
     Q = P.reordered(leaf)
-    Q.tile_rows = P.tile_rows // leaf * leaf       # candidate blocks: whole leaves
+    # candidate blocks: whole leaves, at most PRUNE_ROWS rows (a smaller box reaches fewer leaves)
+    Q.tile_rows = max(leaf, min(P.tile_rows, PRUNE_ROWS) // leaf * leaf)
     return Q
 
 
