@@ -296,7 +296,7 @@ def markdown(d: dict) -> str:
         c = sec.get("compare")
         if c:
             lines.append("")
-            lines.append(f"- {name}: against {c['file']} ({c['device']}, prune {c['prune']}, "
+            lines.append(f"- {name}: against {c['file']} ({c['device']}, {'pruned' if c['prune'] else 'not pruned'}, "
                          f"{c['other_n_iter']} iterations{'' if c['other_converged'] else ', not converged'}): "
                          + (c["error"] if "error" in c else
                             f"same medoids after {c['iterations']} swaps: {c['same_medoids']}, "
