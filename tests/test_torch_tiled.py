@@ -519,6 +519,7 @@ def test_registry_entries_run_from_points():
     (lambda X: tiled.fasterpam(X, 3, block_size=0), "block_size"),
     (lambda X: tiled.pam(X, 3, prune=True, prune_leaf=0), "prune_leaf"),
     (lambda X: tiled.build(X, 3, prune=True, prune_leaf=2.5), "prune_leaf"),
+    (lambda X: tiled.fasterpam(X, 3, prune=True), "not available for fasterpam"),
     (lambda X: tiled.pam(np.vstack([X, np.zeros((1, X.shape[1]))]), 3, metric="cosine"),
      "all-zero rows"),
     (lambda X: tiled.silhouette(X, np.zeros(5, dtype=np.int64)), "length"),

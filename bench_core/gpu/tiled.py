@@ -484,7 +484,7 @@ def fastpam1(X, medoids, max_iter: int = 100, init: str = "random", random_state
 def fasterpam(X, medoids, max_iter: int = 100, init: str = "random", random_state=None, *,
               metric: str = "euclidean", block_size: int = 256, tol: float = TOL,
               dtype="float64", device=None, memory_budget=None, tile_cols=None,
-              record_swaps: bool = False, fused: bool = False) -> ClusteringResult:
+              record_swaps: bool = False, fused: bool = False, prune: bool = False) -> ClusteringResult:
     """FasterPAM-style eager swaps from the points, over blocks of ``block_size`` candidates.
 
     Blocks of candidates are visited in index order; the best swap of a block
@@ -494,9 +494,14 @@ def fasterpam(X, medoids, max_iter: int = 100, init: str = "random", random_stat
     FasterPAM after a full cycle of candidates). ``block_size=1`` makes
     FasterPAM's swaps (``fasterpam/reference`` unshuffled); larger blocks make
     each swap the best of its block rather than the first improving one (a
-    local optimum of the same kind, not the same swaps).
+    local optimum of the same kind, not the same swaps). ``prune`` is refused:
+    the swaps depend on the order in which candidates are visited, which the
+    k-d tree order of the pruned algorithms would change.
     """
     t0 = time.perf_counter()
+    if prune:
+        raise ValueError("prune=True is not available for fasterpam: its eager swaps depend on the "
+                         "order of the candidates, which pruning changes (use pam or fastpam1)")
     block_size = check_positive_int(block_size, name="block_size")
     P = prepare(X, metric, dtype=dtype, device=device, memory_budget=memory_budget,
                 tile_rows=block_size, tile_cols=tile_cols)
