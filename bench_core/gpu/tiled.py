@@ -168,8 +168,8 @@ class _Cut:
     def __init__(self, P: PointTiles, st: _State):
         self.thr = P.boxes.leaf_max(st.ds)
         self.excess = st.ds - st.dn
-        self.base = torch.zeros(st.k, dtype=torch.float64, device=P.device).index_add_(
-            0, st.lab, self.excess.to(torch.float64))
+        # a product, not index_add_ (atomic, so in no fixed order on CUDA)
+        self.base = self.excess.to(torch.float64) @ st.onehot.to(torch.float64)
 
 
 def _extras(P: PointTiles, **more) -> dict:
