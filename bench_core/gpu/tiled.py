@@ -120,10 +120,7 @@ def _reorder(P: PointTiles, prune, leaf) -> PointTiles:
     """``P`` itself, or with ``prune`` its copy in k-d tree order (row blocks of whole leaves)."""
     if not prune:
         return P
-    leaf = DEFAULT_LEAF if leaf is None else leaf
-    if isinstance(leaf, bool) or not isinstance(leaf, numbers.Integral) or leaf < 1:
-        raise ValueError(f"prune_leaf must be a positive int, got {leaf!r}")
-    leaf = min(int(leaf), P.tile_rows)
+    leaf = min(check_positive_int(DEFAULT_LEAF if leaf is None else leaf, name="prune_leaf"), P.tile_rows)
     Q = P.reordered(leaf)
     # candidate blocks: whole leaves, at most PRUNE_ROWS rows (a smaller box reaches fewer leaves)
     Q.tile_rows = max(leaf, min(P.tile_rows, PRUNE_ROWS) // leaf * leaf)

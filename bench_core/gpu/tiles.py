@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from ..dissimilarity import _CANCEL, METRICS, InsufficientMemoryError, prepare_rows
-from ..input_checks import check_choice, check_points
+from ..input_checks import check_choice, check_points, check_positive_int
 from ._device import free_device_memory, from_numpy, resolve_device, torch_dtype
 from .bounds import DEFAULT_LEAF, Boxes, kd_order
 
@@ -250,9 +250,8 @@ class PointTiles:
         that prune (:mod:`bench_core.gpu.bounds`) work on the copy and map their
         indices back. The values of every tile are those of the input order.
         """
-        if isinstance(leaf, bool) or not isinstance(leaf, int | np.integer) or leaf < 1:
-            raise ValueError(f"prune leaf must be a positive int, got {leaf!r}")
-        order = kd_order(self.Z.cpu().numpy(), int(leaf))
+        leaf = check_positive_int(leaf, name="leaf")
+        order = kd_order(self.Z.cpu().numpy(), leaf)
         Q = copy.copy(self)
         Q.order = order
         Q.order_t = torch.as_tensor(order, device=self.device)
@@ -260,7 +259,7 @@ class PointTiles:
         Q.inverse[order] = np.arange(len(order))
         Q.Z = self.Z.index_select(0, Q.order_t)
         Q.norms = None if self.norms is None else self.norms.index_select(0, Q.order_t)
-        Q.boxes = Boxes(Q.Z, self.metric, int(leaf))
+        Q.boxes = Boxes(Q.Z, self.metric, leaf)
         Q.repaired = Q.repaired_tiles = 0
         return Q
 
