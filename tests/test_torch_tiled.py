@@ -495,6 +495,13 @@ def test_registry_entries_run_from_points():
         ref_msil(D, res.medoids), rel=1e-12)
     with pytest.raises(ValueError, match="needs the points"):
         registry.get("pam/torch-tiled")(registry.Task(k=3, diss=D))
+    # the pruned entries: the same results, prune on unless the task says otherwise
+    Xb = blobs(400, d=2, k=8, seed=2)
+    Db = dissimilarity(Xb, "euclidean")
+    for alg, exp in (("pam", ref.pam(Db, 7)), ("fastpam1", ref.fastpam1(Db, 7, random_state=4))):
+        res = registry.get(f"{alg}/torch-tiled-pruned")(registry.Task(k=7, X=Xb, seed=4, options=dict(opts)))
+        _same(res, exp)
+        assert res.extras["prune"] and res.extras["pruned_fraction_swap"] > 0
 
 
 # ----------------------------------------------------------------------------- bad input

@@ -190,17 +190,19 @@ def _pinned(run):
     return pinned
 
 
-def _tiled_swapper(name: str, default_init: str):
+def _tiled_swapper(name: str, default_init: str, prune: bool = False):
     def run(task: Task) -> ClusteringResult:
         from . import tiled
         opts = _opts(task)
+        if prune:
+            opts.setdefault("prune", True)
         init = opts.pop("init", default_init)
         start = task.medoids if task.medoids is not None else task.k
         if task.max_iter is not None:
             opts["max_iter"] = task.max_iter
         return getattr(tiled, name)(_points(task), start, init=init, random_state=task.seed,
                                     metric=task.metric, **opts)
-    run.__name__ = f"_run_tiled_{name}"
+    run.__name__ = f"_run_tiled_{name}{'_pruned' if prune else ''}"
     return _pinned(run)
 
 
@@ -262,6 +264,14 @@ register("fastpam1/torch-tiled", _tiled_swapper("fastpam1", "random"), family="k
          input="points",
          description="FastPAM1 from the points (the computation of pam/torch-tiled, random init)",
          reference="fastpam1/reference", agreement="identical", note=_TILED_NOTE, **_TILED)
+for _alg, _init in (("pam", "build"), ("fastpam1", "random")):
+    register(f"{_alg}/torch-tiled-pruned", _tiled_swapper(_alg, _init, prune=True), family="kmedoids",
+             input="points",
+             description=f"{_alg}/torch-tiled with prune=True: points in k-d tree order, the tiles "
+                         "that box bounds prove out of reach skipped (their terms are all zero)",
+             reference=f"{_alg}/reference", agreement="identical",
+             note=_TILED_NOTE + "; in low dimension most tiles are skipped, in high dimension none",
+             **_TILED)
 register("fasterpam/torch-tiled", _tiled_swapper("fasterpam", "random"), family="kmedoids",
          input="points",
          description="FasterPAM-style eager swaps from the points over blocks of 256 candidates "
