@@ -565,3 +565,6 @@ def test_reproduce_helpers_run_on_the_cpu():
     assert c["same_medoids"] and c["same_n_iter"]
     bad = dict(short, medoids=short["medoids"][::-1])
     assert not perf_tiled.compare_runs(full, bad, blobs(300, d=2, k=8, seed=1), DEVICE)["same_medoids"]
+    # a --compare file that is missing or not JSON: a clear error, exit 2, nothing run
+    assert perf_tiled.main(["--quick", "--device", "cpu", "--sections", "birch1",
+                            "--compare", "/nonexistent/perf.json", "--out", "/nonexistent/out"]) == 2

@@ -354,7 +354,11 @@ def main(argv: list[str] | None = None) -> int:
         print("the full run is for a GPU (on the CPU: cpu-small, and birch1 with --prune, "
               "about 20 minutes); use --quick for a CPU smoke test", file=sys.stderr)
         return 2
-    other = json.loads(a.compare.read_text()) if a.compare else None
+    try:
+        other = json.loads(a.compare.read_text()) if a.compare else None
+    except (OSError, ValueError) as exc:
+        print(f"--compare {a.compare}: not a perf_tiled results file ({exc})", file=sys.stderr)
+        return 2
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     tag = "quick" if a.quick else "cpu" if dev.type == "cpu" else name.replace("NVIDIA ", "").split()[0].lower()
