@@ -63,22 +63,22 @@ class Boxes:
         self.metric, self.leaf = metric, int(leaf)
         self.n, self.d = int(Z.shape[0]), int(Z.shape[1])
         self.nb = -(-self.n // self.leaf)
-        pad = self.nb * self.leaf - self.n
-        Z64 = Z.to(torch.float64)                 # the coordinates the kernels see, exactly
-        lo = torch.cat([Z64, Z64[-1:].expand(pad, -1)]) if pad else Z64
-        self.lo = lo.view(self.nb, self.leaf, self.d).amin(1)
-        self.hi = lo.view(self.nb, self.leaf, self.d).amax(1)
+        leaves = self._leaves(Z.to(torch.float64))   # the coordinates the kernels see, exactly
+        self.lo, self.hi = leaves.amin(1), leaves.amax(1)
         self.margin = MARGIN[Z.dtype]
         self.pairs = 0           # (candidate, point) pairs asked for
         self.kept = 0            # of those, in tiles that were computed
 
-    def leaf_max(self, v: torch.Tensor) -> torch.Tensor:
-        """The largest value of ``v`` (one per point) in each leaf, float64."""
-        v = v.to(torch.float64)
+    def _leaves(self, v: torch.Tensor) -> torch.Tensor:
+        """``v`` (one entry per point) as (leaves, leaf, ...), the last leaf padded with its last entry."""
         pad = self.nb * self.leaf - self.n
         if pad:
-            v = torch.cat([v, v[-1:].expand(pad)])
-        return v.view(self.nb, self.leaf).amax(1)
+            v = torch.cat([v, v[-1:].expand(pad, *v.shape[1:])])
+        return v.view(self.nb, self.leaf, *v.shape[1:])
+
+    def leaf_max(self, v: torch.Tensor) -> torch.Tensor:
+        """The largest value of ``v`` (one per point) in each leaf, float64."""
+        return self._leaves(v.to(torch.float64)).amax(1)
 
     def lower(self, lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
         """A lower bound of d(c, o) for c in the box [lo, hi] and o in each leaf."""

@@ -201,14 +201,15 @@ def swap_block(P: PointTiles, idx: torch.Tensor, cols, dn, ds, lab, onehot, k: i
     """
     A, B, M, na, nb, ri, ci, d = _operands(P, idx, cols)
     masked = k if k <= SMALL_K else 0
-    args = (A, B, M, na, nb, ri, ci, take(dn, cols), take(ds, cols), take(lab, cols))
+    dn_c, ds_c, lab_c = take(dn, cols), take(ds, cols), take(lab, cols)
+    args = (A, B, M, na, nb, ri, ci, dn_c, ds_c, lab_c)
     ex = None if excess is None else take(excess, cols)
     if ex is None:
         shared, per, bad = _compiled(_swap_kernel, P.metric, d, masked=masked)(*args)
     else:
         shared, per, bad = _compiled(_swap_kernel_excess, P.metric, d, masked=masked)(*args, ex)
     if _repair(P, M, bad):     # entries that lost their digits to cancellation
-        shared, per = _swap_terms(P.tile_at(idx, cols), args[7], args[8], args[9], masked, ex)
+        shared, per = _swap_terms(P.tile_at(idx, cols), dn_c, ds_c, lab_c, masked, ex)
     if not masked:
         per = (per @ take(onehot, cols)).to(torch.float64)
     return shared, per

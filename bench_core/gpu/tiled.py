@@ -610,7 +610,7 @@ def medoid_silhouette(X, medoids, metric: str = "euclidean", samples: bool = Fal
     d1 = torch.empty(n, dtype=torch.float64, device=P.device)
     d2 = torch.empty(n, dtype=torch.float64, device=P.device)
     for c0, c1 in P.col_blocks():
-        two = torch.topk(P.tile_idx(idx, c0, c1).to(torch.float64), 2, dim=0, largest=False).values
+        two = torch.topk(P.tile_at(idx, slice(c0, c1)).to(torch.float64), 2, dim=0, largest=False).values
         d1[c0:c1], d2[c0:c1] = two[0], two[1]
     ratio = torch.where(d1 != 0, d1 / torch.where(d1 != 0, d2, 1.0), 0.0)
     value = 1.0 - float(ratio.sum() / n)

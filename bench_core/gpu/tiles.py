@@ -183,10 +183,6 @@ class PointTiles:
         return self.tile_of(self.Z[r0:r1], None if self.norms is None else self.norms[r0:r1],
                             slice(c0, c1), row_index=torch.arange(r0, r1, device=self.device))
 
-    def tile_idx(self, idx: torch.Tensor, c0: int, c1: int) -> torch.Tensor:
-        """Rows ``idx`` (a 1-D index tensor) against columns c0:c1."""
-        return self.tile_at(idx, slice(c0, c1))
-
     def tile_at(self, idx: torch.Tensor, cols: slice | torch.Tensor) -> torch.Tensor:
         """Rows ``idx`` against the columns ``cols`` (a slice or a sorted 1-D index tensor)."""
         return self.tile_of(self.Z.index_select(0, idx),
@@ -235,7 +231,7 @@ class PointTiles:
         """Full rows d(x_i, .) for the indices ``idx``: a (len(idx), n) tensor (O(kn) memory)."""
         out = torch.empty((len(idx), self.n), dtype=self.compute_dtype, device=self.device)
         for c0, c1 in self.col_blocks():
-            out[:, c0:c1] = self.tile_idx(idx, c0, c1)
+            out[:, c0:c1] = self.tile_at(idx, slice(c0, c1))
         return out
 
     # ------------------------------------------------------------------ pruning
