@@ -536,7 +536,7 @@ def test_bad_input(call, match):
         call(blobs(100))
 
 
-def test_reproduce_helpers_run_on_the_cpu():
+def test_reproduce_helpers_run_on_the_cpu(monkeypatch):
     from bench_core.gpu import perf_tiled
     r = perf_tiled.run_tiled(blobs(200), 4, device=DEVICE, peak=1.0, tile_rows=64)
     ref_res = ref.pam(matrix("blobs", 200, "euclidean"), 4)
@@ -546,6 +546,15 @@ def test_reproduce_helpers_run_on_the_cpu():
     assert perf_tiled.peak_tflops("NVIDIA H200") == 67.0 and perf_tiled.peak_tflops("cpu") is None
     md = perf_tiled.markdown({"sections": {"x": {"runs": [r]}}})
     assert "| x | 200 | 5 | 4 | float64 | False | no |" in md
+    # the warm-up compiles every kernel the timed runs use: each dtype, pruned and not
+    calls = []
+    monkeypatch.setattr(perf_tiled, "run_tiled",
+                        lambda X, k, **kw: calls.append((len(X), kw["dtype"], kw["prune"], kw["max_iter"])))
+    perf_tiled.warm_up(blobs(300), 6, dict(device=DEVICE, fused=True, prune=True), rows=100,
+                       unpruned=True, dtypes=("float64", "float32"))
+    assert calls == [(100, "float64", True, 2), (100, "float64", False, 2),
+                     (100, "float32", True, 2), (100, "float32", False, 2)]
+    monkeypatch.undo()
     # --prune --also-unpruned: each pruned run followed by the same run without pruning
     entry: dict = {"runs": []}
     perf_tiled.series(entry, blobs(300, d=2, k=8, seed=1), 6, ["float64"],
@@ -565,6 +574,11 @@ def test_reproduce_helpers_run_on_the_cpu():
     assert c["same_medoids"] and c["same_n_iter"]
     bad = dict(short, medoids=short["medoids"][::-1])
     assert not perf_tiled.compare_runs(full, bad, blobs(300, d=2, k=8, seed=1), DEVICE)["same_medoids"]
+    # runs of another problem (a --quick run against a full file) are not compared, and say why
+    other = dict(full, n=100_000, k=100)
+    c = perf_tiled.compare_runs(full, other, blobs(300, d=2, k=8, seed=1), DEVICE)
+    assert c["error"] == "not comparable: n = 300 here, 100000 there; k = 6 here, 100 there"
+    assert "same_medoids" not in c
     # a --compare file that is missing or not JSON: a clear error, exit 2, nothing run
     assert perf_tiled.main(["--quick", "--device", "cpu", "--sections", "birch1",
                             "--compare", "/nonexistent/perf.json", "--out", "/nonexistent/out"]) == 2

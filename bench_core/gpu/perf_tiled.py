@@ -38,6 +38,7 @@ import json
 import sys
 import time
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -135,10 +136,15 @@ def compare_runs(run: dict, other: dict, X: np.ndarray, device) -> dict[str, Any
     from .tiled import assign
     short, long = (run, other) if run["n_iter"] <= other["n_iter"] else (other, run)
     t = short["n_iter"] - (1 if short["converged"] else 0)      # its swaps
-    med = medoids_after(long, t)
     out: dict[str, Any] = {"device": other.get("device"), "prune": other.get("prune"),
                            "iterations": t, "other_n_iter": other["n_iter"],
                            "other_converged": other["converged"]}
+    differ = [f"{key} = {run.get(key)} here, {other.get(key)} there" for key in ("n", "d", "k")
+              if run.get(key) != other.get(key)]
+    if differ:               # e.g. a --quick run against a full one: not the same problem
+        out["error"] = "not comparable: " + "; ".join(differ)
+        return out
+    med = medoids_after(long, t)
     if med is None:
         out["error"] = "the longer run has no swap record (an older results file)"
         return out
@@ -169,24 +175,28 @@ def run_matrix(X: np.ndarray, k: int, *, device) -> dict[str, Any]:
             "medoids": [int(m) for m in res.medoids], "n_iter": res.n_iter, "n_swap": res.n_swap}
 
 
-def warm_up(X: np.ndarray, k: int, common: dict, rows: int = WARMUP_ROWS, unpruned: bool = False) -> float:
+def warm_up(X: np.ndarray, k: int, common: dict, rows: int = WARMUP_ROWS, unpruned: bool = False,
+            dtypes: Sequence[str] = ("float64",)) -> float:
     """Compile the fused kernels of this (d, k, metric) on the first ``rows`` points; its seconds.
 
-    ``torch.compile`` specialises on the dimension, k and the metric, not on n:
-    the timed run that follows reuses these kernels, and the compilation is
-    reported apart (``warmup_s``). ``unpruned``: also the kernels of the runs
-    without pruning that follow pruned ones (:func:`series`).
+    ``torch.compile`` specialises on the dimension, k, the metric and the dtype, not
+    on n: the timed runs that follow reuse these kernels, and the compilation is
+    reported apart (``warmup_s``). ``dtypes``: those of the timed runs (a float32
+    run would otherwise compile its kernels inside its timed region). ``unpruned``:
+    also the kernels of the runs without pruning that follow pruned ones (:func:`series`).
     """
     if not common.get("fused"):
         return 0.0
     t0 = time.perf_counter()
     prune = bool(common.get("prune"))
-    for variant in [prune] + ([False] if prune and unpruned else []):
-        run_tiled(np.ascontiguousarray(X[:max(rows, 2 * k)]), k, **(common | {"max_iter": 2, "prune": variant}))
+    head = np.ascontiguousarray(X[:max(rows, 2 * k)])
+    for dt in dtypes:
+        for variant in [prune] + ([False] if prune and unpruned else []):
+            run_tiled(head, k, **(common | {"dtype": dt, "max_iter": 2, "prune": variant}))
     return time.perf_counter() - t0
 
 
-def series(entry: dict, X: np.ndarray, k: int, dtypes: list[str], common: dict, save,
+def series(entry: dict, X: np.ndarray, k: int, dtypes: Sequence[str], common: dict, save,
            unpruned: bool = False) -> None:
     """Time ``X`` once per dtype into ``entry["runs"]``; with ``unpruned`` (and ``--prune``) each
     run is followed by the same run without pruning, and the pruned one records the comparison."""
@@ -379,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     q = a.quick
     common = dict(device=dev, max_iter=a.max_iter, peak=peak, memory_budget=a.memory_budget,
                   fused=a.fused, prune=a.prune)
-    dtypes = ["float64"] + (["float32"] if a.float32 else [])
+    dtypes = ("float64",) + (("float32",) if a.float32 else ())
     for sec in [s for s in a.sections.split(",") if s]:
         if sec not in SECTIONS:
             raise SystemExit(f"unknown section {sec!r}; known: {', '.join(SECTIONS)}")
@@ -388,19 +398,19 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if sec == "blobs100k":
                 X = blobs(2000 if q else 100_000, 784, 100)
-                entry["warmup_s"] = warm_up(X, 20 if q else 100, common, unpruned=a.also_unpruned)
+                entry["warmup_s"] = warm_up(X, 20 if q else 100, common, unpruned=a.also_unpruned, dtypes=dtypes)
                 series(entry, X, 20 if q else 100, dtypes, common, save, a.also_unpruned)
                 entry["target_s"] = 120
             elif sec == "birch1":
                 X = load_birch1(a.clustbench)
                 if q:
                     X = np.ascontiguousarray(X[:3000])
-                entry["warmup_s"] = warm_up(X, 100, common, unpruned=a.also_unpruned)
+                entry["warmup_s"] = warm_up(X, 100, common, unpruned=a.also_unpruned, dtypes=dtypes)
                 series(entry, X, 100, dtypes, common, save, a.also_unpruned)
                 entry["target_s"] = 30
             elif sec in ("n1m", "n200k"):
                 X = blobs(5000 if q else 1_000_000 if sec == "n1m" else 200_000, 2, 10)
-                entry["warmup_s"] = warm_up(X, 10, common, unpruned=a.also_unpruned)
+                entry["warmup_s"] = warm_up(X, 10, common, unpruned=a.also_unpruned, dtypes=dtypes)
                 series(entry, X, 10, ["float64"], common, save, a.also_unpruned)
             elif sec == "vs-matrix":
                 entry["vs_matrix"] = []
