@@ -555,6 +555,14 @@ def test_reproduce_helpers_run_on_the_cpu(monkeypatch):
     assert calls == [(100, "float64", True, 2), (100, "float64", False, 2),
                      (100, "float32", True, 2), (100, "float32", False, 2)]
     monkeypatch.undo()
+    # cpu-small: MNIST against pam/reference on one thread, the warm-up before the timed run
+    seen = []
+    real = perf_tiled.warm_up
+    monkeypatch.setattr(perf_tiled, "warm_up", lambda *a, **kw: seen.append(a[2]) or real(*a, **kw))
+    c = perf_tiled.cpu_small(120, 3, dict(device=DEVICE, peak=None, max_iter=100))
+    assert seen == [dict(device="cpu", peak=None, max_iter=100)] and c["warmup_s"] == 0.0
+    assert c["same_medoids"] and c["same_swaps"] and c["tiled"]["n"] == 120
+    monkeypatch.undo()
     # --prune --also-unpruned: each pruned run followed by the same run without pruning
     entry: dict = {"runs": []}
     perf_tiled.series(entry, blobs(300, d=2, k=8, seed=1), 6, ["float64"],
