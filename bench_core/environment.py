@@ -61,7 +61,13 @@ def thread_info() -> list[dict[str, Any]]:
 
 
 def gpu_info() -> dict[str, Any] | None:
-    """GPU name, driver, torch and CUDA versions when torch sees a device."""
+    """GPU name, driver, torch and CUDA versions when torch sees a device.
+
+    Without creating a CUDA context in this process: availability and count through NVML
+    (``PYTORCH_NVML_BASED_CUDA_CHECK``), name and driver from ``nvidia-smi``. The runner records
+    the environment before it forks its workers, and a process forked after CUDA was initialised
+    cannot use CUDA ("Cannot re-initialize CUDA in forked subprocess").
+    """
     if "torch" not in sys.modules:
         try:
             md.version("torch")
@@ -71,17 +77,20 @@ def gpu_info() -> dict[str, Any] | None:
         import torch
     except Exception:
         return None
+    os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
     info: dict[str, Any] = {"torch": torch.__version__, "cuda": torch.version.cuda,
                             "available": bool(torch.cuda.is_available())}
     if info["available"]:
-        info["name"] = torch.cuda.get_device_name(0)
         info["count"] = torch.cuda.device_count()
+        info["name"] = info["driver"] = None
         try:
-            out = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+            out = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
                                  capture_output=True, text=True, timeout=10)
-            info["driver"] = out.stdout.strip().splitlines()[0] if out.returncode == 0 else None
+            if out.returncode == 0 and out.stdout.strip():
+                name, _, driver = out.stdout.strip().splitlines()[0].rpartition(",")
+                info["name"], info["driver"] = name.strip() or None, driver.strip() or None
         except Exception:
-            info["driver"] = None
+            pass
     return info
 
 

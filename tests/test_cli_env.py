@@ -83,3 +83,33 @@ def test_validation_helpers():
     assert X.dtype == np.float64
     with pytest.raises(ValueError, match="reshape"):
         v.check_points([1, 2, 3])
+
+
+def test_gpu_info_creates_no_cuda_context(monkeypatch):
+    """The runner records the environment before it forks its workers: the GPU's name and driver
+    come from nvidia-smi and its availability through NVML, never from a CUDA context (a forked
+    worker cannot use CUDA once the parent initialised it)."""
+    torch = pytest.importorskip("torch")
+    from bench_core import environment
+
+    def poisons(*a, **kw):
+        raise AssertionError("creates a CUDA context in the parent")
+
+    seen = {}
+
+    def available():
+        seen["nvml"] = environment.os.environ.get("PYTORCH_NVML_BASED_CUDA_CHECK")
+        return True
+
+    monkeypatch.setenv("PYTORCH_NVML_BASED_CUDA_CHECK", "0")   # restored after the test, whatever it was
+    monkeypatch.delenv("PYTORCH_NVML_BASED_CUDA_CHECK")
+    monkeypatch.setattr(torch.cuda, "is_available", available)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    for name in ("get_device_name", "get_device_properties", "init", "current_device"):
+        monkeypatch.setattr(torch.cuda, name, poisons)
+    monkeypatch.setattr(environment.subprocess, "run", lambda cmd, **kw: subprocess.CompletedProcess(
+        cmd, 0, stdout="NVIDIA H200, 570.86.15\nNVIDIA H200, 570.86.15\n", stderr=""))
+    info = environment.gpu_info()
+    assert seen["nvml"] == "1"
+    assert info["available"] and info["count"] == 2
+    assert info["name"] == "NVIDIA H200" and info["driver"] == "570.86.15"
