@@ -504,6 +504,49 @@ def test_registry_entries_run_from_points():
         assert res.extras["prune"] and res.extras["pruned_fraction_swap"] > 0
 
 
+def test_registry_entries_compile_fused_kernels_outside_the_timed_region(monkeypatch):
+    # with options["fused"], an untimed run on the first points compiles the kernels; the timed
+    # region holds only the call on all the points (recorded: which call ran inside it)
+    import contextlib
+
+    from bench_core.gpu import entries
+    from bench_core.result import ClusteringResult
+    calls = []
+
+    def fake(X, start, **kw):
+        calls.append((len(X), start if np.isscalar(start) else list(start), kw.get("init"),
+                      kw.get("max_iter"), kw["fused"], inside[0]))
+        return ClusteringResult(loss=1.0, labels=np.zeros(len(X), int), medoids=np.arange(3), extras={})
+
+    inside = [False]
+
+    @contextlib.contextmanager
+    def timed():
+        inside[0] = True
+        yield
+        inside[0] = False
+
+    monkeypatch.setattr(entries, "WARMUP_ROWS", 40)
+    for name in ("pam", "fasterpam", "build"):
+        monkeypatch.setattr(tiled, name, fake)
+    X = mnist(100)
+    for entry, medoids, opts, want in (
+            ("pam/torch-tiled", None, {"fused": True},
+             [(40, 3, "build", 2, True, False), (100, 3, "build", 100, True, True)]),
+            ("fasterpam/torch-tiled", [5, 50, 90], {"fused": True},     # given medoids: random in the head
+             [(40, 3, "random", 2, True, False), (100, [5, 50, 90], "random", 100, True, True)]),
+            ("build/torch-tiled", None, {"fused": True},
+             [(40, 3, None, None, True, False), (100, 3, None, None, True, True)]),
+            ("pam/torch-tiled", None, {"fused": False}, [(100, 3, "build", 100, False, True)])):
+        calls.clear()
+        t = registry.Task(k=3, X=X, medoids=medoids, max_iter=None if entry.startswith("build") else 100,
+                          options=dict(opts, device="cpu"))
+        t.timed = timed
+        res = registry.get(entry)(t)
+        assert calls == want, entry
+        assert ("compile_s" in res.extras) == opts["fused"]
+
+
 # ----------------------------------------------------------------------------- bad input
 
 
