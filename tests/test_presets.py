@@ -11,19 +11,30 @@ import pytest
 from bench_core.environment import ROOT
 from bench_core.experiments.presets import PRESETS
 
+CLUSTBENCH = ROOT.parent / "shared" / "datasets" / "clustbench"
 
-@pytest.mark.parametrize("name", ["perf-pam", "perf-msc", "perf-kmeans", "perf-gpu"])
+
+@pytest.mark.parametrize("name", ["perf-pam", "perf-msc", "perf-kmeans", "perf-gpu", "perf-tiled"])
 def test_perf_preset_quick(name, tmp_path):
     env = dict(os.environ, KMBENCH_RESULTS=str(tmp_path / "runs"), KMBENCH_REPORTS=str(tmp_path / "reports"))
+    if name == "perf-tiled":
+        pytest.importorskip("torch")
+        env.setdefault("KMBENCH_CLUSTBENCH_DIR", str(CLUSTBENCH))
     proc = subprocess.run([sys.executable, "-m", "bench_core.cli", "reproduce", name, "--quick", "--no-progress"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     report = tmp_path / "reports" / f"{name}-quick" / "index.md"
     text = report.read_text()
-    if name != "perf-gpu" or "torch" in text:
+    if name == "perf-tiled":  # every tiled run in the times table, and the runs against pam/torch
+        assert "8 runs planned: 8 ok" in proc.stdout or not (CLUSTBENCH / "sipu").is_dir(), proc.stdout
+        times = text.split("### Exact PAM from the points: time, iterations and the device floor")[1]
+        assert times.count("| pam/torch-tiled") + times.count("| pam/torch-tiled-pruned") >= 4
+        assert "### From the points against the matrix-based pam/torch" in text
+        assert "| blobs(d=784, k=100) | 1,000 | 10 | pam/torch-tiled |" in text
+    elif name != "perf-gpu" or "torch" in text:
         assert "against each peer, side by side" in text, text[:2000]
     assert str(ROOT) not in text  # paths relative to the project
-    assert PRESETS[name].quick_grids
+    assert PRESETS[name].quick_grids or PRESETS[name].build
     if name == "perf-kmeans":  # the README's headline block is written from these stored results
         readme = tmp_path / "README.md"
         readme.write_text("intro\n<!-- headline:start -->\nold\n<!-- headline:end -->\ntail\n")
@@ -50,3 +61,39 @@ def test_unknown_quick_grid_is_a_clear_error():
     proc = subprocess.run([sys.executable, "-m", "bench_core.cli", "reproduce", "kselect", "--quick"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "has no --quick grid" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_tiled_tables_floor_and_targets():
+    """The perf-tiled tables: % of the device floor from the iteration's flops and the data-sheet
+    peak, a target met only by a converged run within it, and the time ratio to pam/torch."""
+    import json
+
+    import pandas as pd
+
+    from bench_core.experiments.presets import TILED_TARGETS
+    from bench_core.gpu.perf_tiled import iteration_flops, peak_tflops
+    from bench_core.report.tiled import tiled_tables
+
+    def row(entry, dataset, n, d, k, fit, converged=True, medoids="1 2", loss=10.0, **ex):
+        algo, _, impl = entry.partition("/")
+        return dict(status="ok", entry=entry, algorithm=algo, implementation=impl, dataset=dataset,
+                    dataset_params="{}", n=n, d=d, k=k, dtype="float64", metric="euclidean", seed=0,
+                    fit_time=fit, loss=loss, converged=converged, n_iter=5, medoids=medoids, silhouette=None,
+                    medoid_silhouette=None, extra_rss_mb=None, peak_rss_mb=None, diss_time=None,
+                    extras=json.dumps(ex))
+    gpu = dict(device="NVIDIA H200", iteration_s_median=0.2, init_s=1.0, total_s=20.0, compile_s=6.0)
+    df = pd.DataFrame([
+        row("pam/torch-tiled", "clustbench:sipu/birch1", 100_000, 2, 100, 21.0, **gpu),
+        row("pam/torch-tiled-pruned", "clustbench:sipu/birch1", 100_000, 2, 100, 31.0, **gpu),
+        row("pam/torch-tiled", "blobs", 100_000, 784, 100, 50.0, converged=False, **gpu),
+        row("pam/torch-tiled", "blobs", 10_000, 784, 100, 3.0, **gpu),
+        row("pam/torch", "blobs", 10_000, 784, 100, 2.0, loss=10.5),
+    ])
+    times, vs = tiled_tables(df, "caption", TILED_TARGETS)
+    floor = iteration_flops(100_000, 2, 100) / (peak_tflops("NVIDIA H200") * 1e12)
+    birch = [r for r in times.rows if r[1] == "clustbench:sipu/birch1"]
+    assert birch[0][-1] == "≤ 30 s: met" and birch[1][-1] == "≤ 30 s: not met"
+    assert birch[0][-2] == f"{100 * floor / 0.2:.3g}" and birch[0][8] == "6" and birch[0][10] == "19"
+    blobs = [r for r in times.rows if r[2] == "100,000" and r[1] == "blobs"][0]
+    assert blobs[-1] == "≤ 120 s: not met" and blobs[11] == "5 (not converged)"
+    assert vs.rows == [["blobs", "10,000", "100", "pam/torch-tiled", "2", "3", "1.50", "yes", "4.8e-02"]]

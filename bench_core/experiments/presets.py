@@ -23,6 +23,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -118,6 +119,51 @@ def _perf_gpu(ns: list[int], seeds: list[int]) -> list[GridSpec]:
         GridSpec(algorithms=["kmeans"], implementations=["torch*", "reference"], ns=ns, ks=[100], max_iter=50,
                  label="k-means, 50 iterations", **common),
     ]
+
+
+#: The figures of exact PAM from the points (issue 16) and their targets in seconds:
+#: {(dataset, n, k): seconds} (a target is met by a converged run within it).
+TILED_TARGETS = {("blobs", 100_000, 100): 120.0, ("clustbench:sipu/birch1", 100_000, 100): 30.0}
+
+
+def _perf_tiled(quick: bool, full: bool = False) -> list[GridSpec]:
+    """Exact PAM from the points in the harness: BUILD + SWAP of ``pam/torch-tiled`` with the fused
+    kernels (compiled on an untimed run first) on blobs (n = 100,000, d = 784, k = 100) and
+    ``sipu/birch1`` (also pruned), and against the matrix-based ``pam/torch`` at n = 10,000 and
+    30,000; ``full``: also n = 1,000,000 points in the plane (k = 10; minutes on an H200).
+    ``quick``: all of it at small n (any device)."""
+    from ..datasets import clustbench
+
+    tiled = dict(algorithms=["pam"], implementations=["torch-tiled"], seeds=[0], silhouette=False,
+                 time_limit=300.0 if quick else 3600.0, options={"fused": True})
+    n_784, n_birch, n_2d, vs = ([1000], [2000], [5000], [500, 1000]) if quick else         ([100_000], [100_000], [1_000_000], [10_000, 30_000])
+    k_784, k_vs = (20, 10) if quick else (100, 100)
+    grids = [GridSpec(datasets=["blobs:k=100,d=784"], ns=n_784, ks=[k_784], label="blobs, d = 784", **tiled),
+             GridSpec(datasets=["blobs:k=100,d=784"], ns=vs, ks=[k_vs], label="against the matrix", **tiled),
+             GridSpec(algorithms=["pam"], implementations=["torch"], datasets=["blobs:k=100,d=784"], ns=vs,
+                      ks=[k_vs], seeds=[0], silhouette=False, time_limit=tiled["time_limit"],
+                      label="the matrix-based pam/torch")]
+    if "clustbench:sipu/birch1" not in {d["name"] for d in clustbench.describe()}:
+        print("perf-tiled: sipu/birch1 left out: the clustering benchmark suite was not found "
+              "(--data-dir DIR or $KMBENCH_CLUSTBENCH_DIR)", file=sys.stderr)
+    else:
+        grids.insert(1, GridSpec(datasets=["clustbench:sipu/birch1"], ns=n_birch, ks=[100], label="birch1",
+                                 **(tiled | {"implementations": ["torch-tiled", "torch-tiled-pruned"]})))
+    if quick or full:
+        grids.append(GridSpec(datasets=["blobs:k=10,d=2"], ns=n_2d, ks=[10], label="blobs in the plane, k = 10",
+                              **tiled))
+    return grids
+
+
+def _tiled_report(paths, name, command=None) -> Path:
+    """The plain report plus the tiled runs' times against their targets and the device floor."""
+    from ..report import write_report
+    from ..report.tiled import tiled_tables
+
+    def extra(df, caption):
+        return [("Exact PAM from the points", tiled_tables(df, caption, TILED_TARGETS))]
+
+    return write_report(paths, name, command=command, title=PRESETS["perf-tiled"].title, extra=extra)
 
 
 MSC_FAMILY = ["fastmsc", "fastermsc", "pammedsil", "dynmsc"]
@@ -249,6 +295,11 @@ PRESETS: dict[str, Preset] = {
     "perf-gpu": Preset("perf-gpu", "the torch backend (GPU when present) against the CPU, MNIST n = 10,000",
                        _perf_gpu([10000], [0, 1, 2]), "The torch backend against the CPU",
                        quick_grids=_perf_gpu([300], [0])),
+    "perf-tiled": Preset("perf-tiled", "exact PAM from the points (pam/torch-tiled, fused): n = 100,000 blobs "
+                         "(d = 784) and sipu/birch1 (k = 100), against pam/torch at n = 10,000 and 30,000 "
+                         "(--full: also 1,000,000 points in the plane, k = 10; --quick: small n, any device)",
+                         title="Exact PAM from the points (GPU when present)",
+                         build=_perf_tiled, report=_tiled_report),
 }
 
 
