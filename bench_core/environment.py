@@ -158,5 +158,8 @@ def summary_line(rec: dict[str, Any] | None = None) -> str:
     rec = rec or record()
     p = rec["packages"]
     commit = (rec["git"].get("commit") or "unknown")[:10]
-    return (f"{rec['cpu_model']} ({rec['cpu_count']} cores), Python {rec['python']}, numpy {p.get('numpy')}, "
+    gpu = rec.get("gpu") or {}
+    named = (f", GPU {gpu['name']} (driver {gpu.get('driver')}, torch {gpu.get('torch')}, CUDA {gpu.get('cuda')})"
+             if gpu.get("available") and gpu.get("name") else "")
+    return (f"{rec['cpu_model']} ({rec['cpu_count']} cores){named}, Python {rec['python']}, numpy {p.get('numpy')}, "
             f"kmedoids {p.get('kmedoids')}, scikit-learn {p.get('scikit-learn')}, kmbench {commit}")

@@ -113,3 +113,7 @@ def test_gpu_info_creates_no_cuda_context(monkeypatch):
     assert seen["nvml"] == "1"
     assert info["available"] and info["count"] == 2
     assert info["name"] == "NVIDIA H200" and info["driver"] == "570.86.15"
+    # and the captions name it
+    rec = dict(record(), gpu=info)
+    assert ", GPU NVIDIA H200 (driver 570.86.15, torch " in summary_line(rec)
+    assert "GPU" not in summary_line(dict(rec, gpu=None))
