@@ -198,3 +198,24 @@ def test_battery_without_the_suite_says_where_to_put_it(tmp_path, monkeypatch):
     clustbench.set_data_dir(None)
     with pytest.raises(ValueError, match="KMBENCH_CLUSTBENCH_DIR"):
         battery()
+
+
+def test_reports_cite_the_suite_and_each_data_sets_sources(tmp_path, monkeypatch):
+    """A report with clustbench rows lists each data set's NAME.txt (description and references,
+    without the suite's own citation) and cites the suite in the note, as its licence asks."""
+    import pandas as pd
+
+    from bench_core.report.sources import sources_tables
+
+    root = tmp_path / "suite"
+    (root / "toy").mkdir(parents=True)
+    (root / "toy" / "two.txt").write_text(
+        "Source: A. Author, A paper,\nA journal, 2001.\n\n`0` denotes noise.\n\n\n"
+        "Gagolewski M., A framework for benchmarking clustering algorithms,\nSoftwareX 20:101270, 2022.\n")
+    monkeypatch.setenv(clustbench.ENV_VAR, str(root))
+    df = pd.DataFrame({"dataset": ["clustbench:toy/two", "mnist", "clustbench:toy/gone", "clustbench:toy/two"]})
+    (table,) = sources_tables(df, "caption")
+    assert table.rows == [["clustbench:toy/gone", "toy/gone.txt not found here (see the suite's copy)"],
+                          ["clustbench:toy/two", "Source: A. Author, A paper, A journal, 2001. `0` denotes noise."]]
+    assert table.notes == [f"The clustering benchmark suite: cite {clustbench.CITATION}."]
+    assert sources_tables(df[df["dataset"] == "mnist"], "caption") == []

@@ -23,6 +23,7 @@ from ..results_io import command_line, load_many
 from . import html as html_mod
 from . import latex
 from .figures import make_figures
+from .sources import sources_tables
 from .tables import (
     Table,
     add_machines,
@@ -95,6 +96,7 @@ def write_report(paths: Iterable[str | Path], name: str | None = None, *, out_di
         ("Speed-up over PAM", speedup_table(df, caption)),
         ("Distance matrices", diss_table(df, caption)),
         ("Runs that did not finish", status_table(df, caption)),
+        ("Sources of the data sets", sources_tables(df, caption)),
     ]
     sections = [(s, t) for s, t in sections if t]
     tables = [t for _, ts in sections for t in ts]
