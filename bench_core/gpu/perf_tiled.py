@@ -44,12 +44,13 @@ from typing import Any
 
 import numpy as np
 
+from .entries import WARMUP_ROWS  # points of the run that compiles the fused kernels first
+
 # FP64 (tensor core) peak of NVIDIA data sheets, TFLOP/s; matched against the device name.
 FP64_PEAK_TFLOPS = {"H200": 67.0, "H100 SXM": 67.0, "H100 80GB HBM3": 67.0, "H100 PCIe": 51.0,
                     "H100 NVL": 60.0, "A100": 19.5, "V100": 7.8, "L40S": 1.4, "A10": 0.97}
 
 SECTIONS = ("blobs100k", "birch1", "n1m", "vs-matrix", "cpu-small", "n200k")
-WARMUP_ROWS = 20_000     # points of the run that compiles the fused kernels before the timed one
 
 
 def peak_tflops(name: str) -> float | None:

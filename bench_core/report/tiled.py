@@ -36,6 +36,7 @@ def _data(r) -> str:
 def tiled_tables(df_all: pd.DataFrame, caption: str, targets: dict[tuple[str, int, int], float]) -> list[Table]:
     """The tiled runs' times against ``targets`` ({(dataset, n, k): seconds}) and the device floor,
     and the tiled runs against ``pam/torch`` where both ran on the same points."""
+    from ..gpu.entries import WARMUP_ROWS
     from ..gpu.perf_tiled import iteration_flops, peak_tflops
 
     ok = ok_rows(df_all)
@@ -69,7 +70,7 @@ def tiled_tables(df_all: pd.DataFrame, caption: str, targets: dict[tuple[str, in
         rows=rows, caption=caption,
         notes=["s (timed call): BUILD + SWAP from the points on the host to the result (the transfer "
                "included); with the option fused the kernels are compiled before, on an untimed run on "
-               "the first 20,000 points, and that run's seconds are the compile column.",
+               f"the first {WARMUP_ROWS:,} points, and that run's seconds are the compile column.",
                "floor: the iteration's flops (distances and the one-hot products) at the device's "
                "data-sheet FP64 peak; none for a CPU. A target is met by a converged run within it."])]
     vs = []
