@@ -136,7 +136,8 @@ def _perf_tiled(quick: bool, full: bool = False) -> list[GridSpec]:
 
     tiled = dict(algorithms=["pam"], implementations=["torch-tiled"], seeds=[0], silhouette=False,
                  time_limit=300.0 if quick else 3600.0, options={"fused": True})
-    n_784, n_birch, n_2d, vs = ([1000], [2000], [5000], [500, 1000]) if quick else         ([100_000], [100_000], [1_000_000], [10_000, 30_000])
+    n_784, n_birch, n_2d, vs = (([1000], [2000], [5000], [500, 1000]) if quick else
+                                ([100_000], [100_000], [1_000_000], [10_000, 30_000]))
     k_784, k_vs = (20, 10) if quick else (100, 100)
     grids = [GridSpec(datasets=["blobs:k=100,d=784"], ns=n_784, ks=[k_784], label="blobs, d = 784", **tiled),
              GridSpec(datasets=["blobs:k=100,d=784"], ns=vs, ks=[k_vs], label="against the matrix", **tiled),
