@@ -72,7 +72,9 @@ def tiled_tables(df_all: pd.DataFrame, caption: str, targets: dict[tuple[str, in
                "included); with the option fused the kernels are compiled before, on an untimed run on "
                f"the first {WARMUP_ROWS:,} points, and that run's seconds are the compile column.",
                "floor: the iteration's flops (distances and the one-hot products) at the device's "
-               "data-sheet FP64 peak; none for a CPU. A target is met by a converged run within it."])]
+               "data-sheet FP64 peak; none for a CPU. It counts every (candidate, point) pair, so a "
+               "pruned run, which skips pairs, can go below it. A target is met by a converged run "
+               "within it."])]
     vs = []
     mat = ok[ok["entry"] == MATRIX]
     for _, t in tiled[tiled["algorithm"] == "pam"].sort_values(["n", "entry"]).iterrows():
