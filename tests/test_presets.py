@@ -97,3 +97,37 @@ def test_tiled_tables_floor_and_targets():
     blobs = [r for r in times.rows if r[2] == "100,000" and r[1] == "blobs"][0]
     assert blobs[-1] == "≤ 120 s: not met" and blobs[11] == "5 (not converged)"
     assert vs.rows == [["blobs", "10,000", "100", "pam/torch-tiled", "2", "3", "1.50", "yes", "4.8e-02"]]
+
+
+def test_perf_tiled_grids_need_a_gpu_unless_quick(monkeypatch, tmp_path, capsys):
+    """Without --quick the preset measures a GPU: refused with a clear error where torch sees none;
+    with one, the issue's sizes, birch1 where the suite is found (said once where it is not)."""
+    from bench_core import environment
+    from bench_core.cli import main
+    from bench_core.experiments import presets
+
+    monkeypatch.delenv("KMBENCH_TORCH_DEVICE", raising=False)
+    monkeypatch.setattr(environment, "gpu_info", lambda: None)
+    monkeypatch.setenv("KMBENCH_RESULTS", str(tmp_path / "runs"))
+    assert main(["reproduce", "perf-tiled", "--no-progress"]) == 2
+    assert "perf-tiled measures a GPU and torch sees none here; --quick" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
+
+    monkeypatch.setattr(environment, "gpu_info", lambda: {"available": True, "name": "NVIDIA H200"})
+    monkeypatch.setattr(presets, "_TOLD", [])
+    monkeypatch.setenv("KMBENCH_CLUSTBENCH_DIR", str(tmp_path / "no-suite"))
+    for _ in range(2):
+        grids = PRESETS["perf-tiled"].grids_for()
+    assert capsys.readouterr().err.count("sipu/birch1 left out") == 1
+    assert [(g.datasets, g.ns, g.ks, g.implementations) for g in grids] == [
+        (["blobs:k=100,d=784"], [100_000], [100], ["torch-tiled"]),
+        (["blobs:k=100,d=784"], [10_000, 30_000], [100], ["torch-tiled"]),
+        (["blobs:k=100,d=784"], [10_000, 30_000], [100], ["torch"])]
+    assert all(g.options == {"fused": True} for g in grids[:2]) and not grids[2].options
+    full = PRESETS["perf-tiled"].grids_for(full=True)
+    assert (full[-1].datasets, full[-1].ns, full[-1].ks) == (["blobs:k=10,d=2"], [1_000_000], [10])
+    if (CLUSTBENCH / "sipu" / "birch1.data.gz").exists():
+        monkeypatch.setenv("KMBENCH_CLUSTBENCH_DIR", str(CLUSTBENCH))
+        birch = PRESETS["perf-tiled"].grids_for()[1]
+        assert (birch.datasets, birch.ns, birch.implementations) == (
+            ["clustbench:sipu/birch1"], [100_000], ["torch-tiled", "torch-tiled-pruned"])
