@@ -507,19 +507,24 @@ def _ratio(x: float | None, base: float | None) -> str:
     return f"{x / base:,.3g}×" if x / base < 1000 else f"{x / base:,.0f}×"
 
 
-def _extra_column(df: pd.DataFrame, key: str) -> pd.Series:
-    """``extras[key]`` of each row as a float (NaN where absent); extras are JSON strings or dicts."""
+def json_cell(cell) -> dict:
+    """A JSON-object column of a row (``extras``, ``dataset_params``) as a dict: JSON strings in
+    results files, dicts in memory; empty where absent or unreadable."""
     import json
 
+    if isinstance(cell, str) and cell.startswith("{"):
+        try:
+            cell = json.loads(cell)
+        except ValueError:
+            return {}
+    return cell if isinstance(cell, dict) else {}
+
+
+def _extra_column(df: pd.DataFrame, key: str) -> pd.Series:
+    """``extras[key]`` of each row as a float (NaN where absent)."""
     def get(x):
-        if isinstance(x, str) and x.startswith("{"):
-            try:
-                x = json.loads(x)
-            except ValueError:
-                return np.nan
-        if isinstance(x, dict) and isinstance(x.get(key), (int, float)):
-            return float(x[key])
-        return np.nan
+        v = json_cell(x).get(key)
+        return float(v) if isinstance(v, (int, float)) else np.nan
     if "extras" not in df:
         return pd.Series(np.nan, index=df.index)
     return df["extras"].map(get)

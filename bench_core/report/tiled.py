@@ -8,27 +8,15 @@ matrix-based ``pam/torch`` on the same points (time ratio, same medoids).
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 
-from .tables import Table, fmt, ok_rows
+from .tables import Table, fmt, json_cell, ok_rows
 
 MATRIX = "pam/torch"
 
 
-def _extras(cell) -> dict:
-    if isinstance(cell, dict):
-        return cell
-    try:
-        out = json.loads(cell) if isinstance(cell, str) and cell.startswith("{") else {}
-    except ValueError:
-        return {}
-    return out if isinstance(out, dict) else {}
-
-
 def _data(r) -> str:
-    params = _extras(r["dataset_params"]) if "dataset_params" in r else {}
+    params = json_cell(r["dataset_params"]) if "dataset_params" in r else {}
     shown = ", ".join(f"{k}={v}" for k, v in sorted(params.items()))
     return f"{r['dataset']}({shown})" if shown else str(r["dataset"])
 
@@ -45,7 +33,7 @@ def tiled_tables(df_all: pd.DataFrame, caption: str, targets: dict[tuple[str, in
         return []
     rows = []
     for _, r in tiled.sort_values(["n", "entry"]).iterrows():
-        ex = _extras(r["extras"])
+        ex = json_cell(r["extras"])
         per_it = ex.get("iteration_s_median")
         n, k, d = int(r["n"]), int(r["k"]), int(float(r["d"]))
         device = str(ex.get("device", "?"))
