@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         out = reproduce(args.preset, resume=args.resume, progress=not args.no_progress,
                         results_name=args.name, command=command_line(), quick=args.quick, full=args.full,
-                        dask=dask)
+                        dask=dask, grids=grids or None)
     except DaskUnavailable as exc:
         print(f"kmbench reproduce: error: {exc}", file=sys.stderr)
         return 2

@@ -126,9 +126,6 @@ def _perf_gpu(ns: list[int], seeds: list[int]) -> list[GridSpec]:
 TILED_TARGETS = {("blobs", 100_000, 100): 120.0, ("clustbench:sipu/birch1", 100_000, 100): 30.0}
 
 
-_TOLD: list[bool] = []
-
-
 def _perf_tiled(quick: bool, full: bool = False) -> list[GridSpec]:
     """Exact PAM from the points in the harness: BUILD + SWAP of ``pam/torch-tiled`` with the fused
     kernels (compiled on an untimed run first) on blobs (n = 100,000, d = 784, k = 100) and
@@ -156,10 +153,8 @@ def _perf_tiled(quick: bool, full: bool = False) -> list[GridSpec]:
                       ks=[k_vs], seeds=[0], silhouette=False, time_limit=tiled["time_limit"],
                       label="the matrix-based pam/torch")]
     if "clustbench:sipu/birch1" not in {d["name"] for d in clustbench.describe()}:
-        if not _TOLD:            # the grids are built twice (checked, then run): say it once
-            _TOLD.append(True)
-            print("perf-tiled: sipu/birch1 left out: the clustering benchmark suite was not found "
-                  "(--data-dir DIR or $KMBENCH_CLUSTBENCH_DIR)", file=sys.stderr)
+        print("perf-tiled: sipu/birch1 left out: the clustering benchmark suite was not found "
+              "(--data-dir DIR or $KMBENCH_CLUSTBENCH_DIR)", file=sys.stderr)
     else:
         grids.insert(1, GridSpec(datasets=["clustbench:sipu/birch1"], ns=n_birch, ks=[100], label="birch1",
                                  **(tiled | {"implementations": ["torch-tiled", "torch-tiled-pruned"]})))
@@ -319,12 +314,13 @@ PRESETS: dict[str, Preset] = {
 
 def reproduce(name: str, *, resume: bool = False, progress: bool = True, results_name: str | None = None,
               command: str | None = None, log=print, quick: bool = False, full: bool = False,
-              dask=None) -> Path:
+              dask=None, grids: list[GridSpec] | None = None) -> Path:
     """Run preset ``name`` and write its report; returns the report folder.
 
     ``quick`` runs the preset's smaller grid (the same comparisons; CI runs these), ``full``
     its larger one. ``dask`` (:class:`~bench_core.runner.distributed.DaskSettings`) runs the
-    grid on Dask workers.
+    grid on Dask workers. ``grids``: those of ``grids_for(quick, full)`` already built (and
+    checked) by the caller, so that they are built once.
     """
     from ..report import write_report
     from ..results_io import ResultsFile
@@ -339,7 +335,7 @@ def reproduce(name: str, *, resume: bool = False, progress: bool = True, results
     rname = results_name or (f"{name}-quick" if quick else f"{name}-full" if full else name)
     results = ResultsFile.named(rname)
     fresh = not resume
-    grids = preset.grids_for(quick=quick, full=full)
+    grids = grids if grids is not None else preset.grids_for(quick=quick, full=full)
     log(f"kmbench reproduce {name}{' --quick' if quick else ''}: {preset.description}; results -> {results.path}")
     if dask is not None:
         from ..runner.distributed import run_on_dask
