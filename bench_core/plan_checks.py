@@ -225,6 +225,17 @@ def _known_params(loader: Any, defaults: dict[str, Any]) -> set[str] | None:
     return names
 
 
+def _param_type_problem(name: str, key: str, value: Any, default: Any) -> str | None:
+    """A data set parameter whose default is a number must be given as one (``k=abc``)."""
+    if isinstance(default, bool) or not isinstance(default, int | float):
+        return None
+    if isinstance(default, int) and not _is_int(value):
+        return f"parameter {key}={value!r} of {name} must be a whole number (default {default})"
+    if isinstance(default, float) and not (isinstance(value, int | float) and math.isfinite(value)):
+        return f"parameter {key}={value!r} of {name} must be a finite number (default {default})"
+    return None
+
+
 def check_dataset(spec_text: str, ns: list[int | None], data_seed: int) -> tuple[list[str], dict, str]:
     """(problems, rows by requested n, kind) of one ``--dataset`` value.
 
@@ -261,6 +272,10 @@ def check_dataset(spec_text: str, ns: list[int | None], data_seed: int) -> tuple
             if bad:
                 return [f"{what}: unknown parameter(s) {', '.join(bad)} of {name}; "
                         f"known: {', '.join(sorted(known_p)) or '(none)'}"], {}, kind
+            wrong = [_param_type_problem(name, key, params[key], defaults[key])
+                     for key in sorted(set(params) & set(defaults))]
+            if any(wrong):
+                return [f"{what}: {w}" for w in wrong if w], {}, kind
             seeded = name in catalog.SEEDED
             sizes = [n for n in ns if _is_int(n) and n >= 1]
             probe = min([*sizes, _PROBE_N]) if seeded else None
