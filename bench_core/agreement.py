@@ -291,11 +291,14 @@ def run_validation(cases: Iterable[Case], *, algorithms: Iterable[str] | None = 
             with_start = not fam.clustering or (
                 entry.supports_init and ref_entry.supports_init and fam.start != "none")
             task = make_task(entry, case, data, with_start=with_start)
-            key = (ref_entry.name, case, with_start)
+            # the reference with this entry's reference_options (e.g. the peer's stopping rule)
+            ropts = entry.reference_options or {}
+            rtask = dataclasses.replace(task, options={**task.options, **ropts}) if ropts else task
+            key = (ref_entry.name, case, with_start, tuple(sorted(ropts.items())))
             if key not in ref_cache:
                 try:
-                    rres, rsec = _timed(ref_entry, task)
-                    rrep = check(rres, task, ref_entry.name)
+                    rres, rsec = _timed(ref_entry, rtask)
+                    rrep = check(rres, rtask, ref_entry.name)
                     ref_cache[key] = (rres, rsec, "" if rrep.ok else str(rrep), "")
                 except Exception as exc:
                     ref_cache[key] = (None, 0.0, "", _error_text(exc))

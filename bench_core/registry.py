@@ -155,7 +155,10 @@ class Entry:
     Per-algorithm facts (:class:`AlgorithmFacts`: default start, options, size
     limits, title) are declared once per algorithm with :func:`register_algorithm`
     and read as ``entry.facts``; an entry may override any of them with the
-    same keywords. ``source`` is the file that registered it.
+    same keywords. ``reference_options``: keywords its reference gets in this
+    entry's comparisons only, so that both stop by the same rule (pyclustering's
+    k-means runs to convergence; the reference then runs with ``tol=0`` rather than
+    scikit-learn's relative tolerance). ``source`` is the file that registered it.
     """
 
     name: str
@@ -175,6 +178,7 @@ class Entry:
     default_init: str | None = None
     options: dict[str, Any] | None = None
     validate_options: dict[str, Any] | None = None
+    reference_options: dict[str, Any] | None = None
     limits: dict[str, int] | None = None
     title: str | None = None
     source: str = ""
@@ -253,7 +257,7 @@ def _module_available(mod: str) -> tuple[bool, str]:
 
 _FIELDS = {"input", "language", "description", "reference", "agreement", "note", "requires",
            "supports_init", "deterministic", "version", "tags", "default_init", "options",
-           "validate_options", "limits", "title"}
+           "validate_options", "reference_options", "limits", "title"}
 
 
 def register(name: str, func: Callable[[Task], Any], *, family: str, **kwargs) -> Entry:

@@ -127,6 +127,29 @@ def test_same_start_for_implementation_and_reference(fake_registry, monkeypatch)
     assert len(seen) == 2 and seen[0] == seen[1]
 
 
+def test_reference_options_reach_the_reference_of_that_pair_only(fake_registry, monkeypatch):
+    """An entry's reference_options (e.g. tol=0 for a peer that runs to convergence) go to
+    its reference's run and to no other pair's; the implementation does not get them."""
+    seen = []
+
+    def spy(name):
+        def run(task):
+            seen.append((name, dict(task.options)))
+            return _identity(task)
+        return run
+
+    def put(name, **kw):
+        monkeypatch.setitem(registry._ENTRIES, name, Entry(name, spy(name), family="kmedoids", **kw))
+
+    put("fakealgo/reference")
+    put("fakealgo/strict", reference="fakealgo/reference", reference_options={"tol": 0.0})
+    put("fakealgo/plain", reference="fakealgo/reference")
+    run_validation(CASES[:1], algorithms=["fakealgo"], implementations=["strict", "plain"])
+    ref_runs = [opts for name, opts in seen if name == "fakealgo/reference"]
+    assert sorted(str(o.get("tol", "none")) for o in ref_runs) == ["0.0", "none"]  # one run each
+    assert all("tol" not in opts for name, opts in seen if name != "fakealgo/reference")
+
+
 def test_compare_tolerances():
     D = np.array([[0, 1, 2], [1, 0, 1], [2, 1, 0]], dtype=float)
     t = Task(k=1, diss=D, medoids=np.array([1]))

@@ -272,14 +272,20 @@ register("kmedian/pyclustering-sqeuclidean", _centers_runner("kmedian", True, "s
          description="pyclustering kmedians with its default metric (squared Euclidean assignment)",
          note="the library's default assigns points by squared Euclidean distance, not L1: not k-median",
          tags=("slow-high-dim",), **_C)
+# pyclustering's k-means stops when no centre moves more than `tolerance` (0 here: at
+# convergence); the reference is compared at convergence too (tol=0), not with its
+# default, scikit-learn's relative tolerance, which stops earlier on some data
+_TO_CONVERGENCE = {"tol": 0.0}
 register("kmeans/pyclustering", _centers_runner("kmeans", True, "sqeuclidean"), family="kmeans",
          input="points", reference="kmeans/reference", agreement="same-loss", language="C++",
          description="pyclustering kmeans (ccore, tolerance=0)",
-         note="Lloyd from the same centres; empty clusters are dropped instead of relocated", **_C)
+         note="Lloyd from the same centres; empty clusters are dropped instead of relocated",
+         reference_options=_TO_CONVERGENCE, **_C)
 register("kmeans/pyclustering-python", _centers_runner("kmeans", False, "sqeuclidean"), family="kmeans",
          input="points", reference="kmeans/reference", agreement="same-loss", language="Python",
          description="pyclustering kmeans, pure-Python mode (tolerance=0)",
-         note="Lloyd from the same centres; empty clusters are dropped instead of relocated", **_C)
+         note="Lloyd from the same centres; empty clusters are dropped instead of relocated",
+         reference_options=_TO_CONVERGENCE, **_C)
 register("clarans/pyclustering", clarans, family="sampling", input="points", reference="clarans/reference",
          agreement="differs", language="Python", supports_init=False, tags=("slow", "broken"),
          description="pyclustering clarans (pure Python; numlocal, maxneighbor); stopped after "
