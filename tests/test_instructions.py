@@ -183,11 +183,12 @@ INJECTED = '''
 _kmbench_kernel = fasterpam_kernel
 
 
-def fasterpam_kernel(D, med, order, max_iter, rel_tol, labels):
+def fasterpam_kernel(D, med, order, max_iter, rel_tol, labels, **kw):
     m = max(len(med) + 1, int(round({fraction} * D.shape[0])))
     _kmbench_kernel(np.ascontiguousarray(D[:m, :m]), np.arange(len(med), dtype=med.dtype),
-                    np.arange(m, dtype=order.dtype), max_iter, rel_tol, np.empty(m, dtype=labels.dtype))
-    return _kmbench_kernel(D, med, order, max_iter, rel_tol, labels)
+                    np.arange(m, dtype=order.dtype), max_iter, rel_tol, np.empty(m, dtype=labels.dtype),
+                    **kw)
+    return _kmbench_kernel(D, med, order, max_iter, rel_tol, labels, **kw)
 '''
 
 

@@ -6,6 +6,11 @@ permutation), the best medoid to replace by j is found in O(n) with the
 FastPAM1 decomposition, and the swap is done at once if it improves the loss.
 The scan wraps around and stops when it reaches the last candidate swapped in
 without having swapped since (one pass = one iteration).
+
+The first pass reads every row that is not a medoid at the time (a medoid of the
+start, or one swapped in earlier in that pass, whose row was listed then), so with
+``check_rows`` its listings also check the rows: the driver checks only the start's
+medoid rows, and no separate scan of the matrix is needed.
 """
 
 import numpy as np
@@ -21,12 +26,19 @@ from ._common cimport dissim_t, do_swap, nearest_two, removal_loss
 # swap_change_of_hits); elsewhere the scalar loop of _common.hits_below. All take
 # the same swaps.
 from ._simd cimport (candidate_change, kmb_change_of_hits4, kmb_hits_below4_avx512,
-                    kmb_round_up_f32, kmb_simd_level, kmb_simd_limit)
+                    kmb_hits_below4_avx512_check, kmb_round_up_f32, kmb_simd_level,
+                    kmb_simd_limit)
 
 
 def _limit_compaction(int level):
     """Testing/benchmark switch: the highest vector level used (0 scalar, 1 AVX2, 2 AVX-512)."""
     kmb_simd_limit(level)
+
+
+def fused_check(diss):
+    """Whether the kernel can check the rows it reads itself (``check_rows=True``):
+    a float64 matrix and a vector listing (AVX2 or AVX-512) on this CPU."""
+    return diss.dtype == np.float64 and kmb_simd_level() > 0
 
 
 def _round_up_f32(const double[::1] bound):
@@ -52,8 +64,15 @@ def fasterpam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
                      const long long[::1] order,      # IN  (n,) candidate order
                      Py_ssize_t max_iter,
                      double rel_tol,                  # swap only if change < -rel_tol * loss
-                     int[::1] near_i):                # OUT (n,) label of each point
-    """Run FasterPAM from ``medoids``; returns (loss, n_iter, n_swap, converged)."""
+                     int[::1] near_i,                 # OUT (n,) label of each point
+                     bint check_rows=False):
+    """Run FasterPAM from ``medoids``; returns (loss, n_iter, n_swap, converged).
+
+    ``check_rows`` (float64 with a vector listing only, see ``fused_check``): the first
+    pass checks every row it lists for NaN, infinite and negative entries, and the
+    kernel returns None at the first bad row, before anything uses it. The rows of
+    the starting medoids must have been checked by the caller.
+    """
     cdef Py_ssize_t n = diss.shape[0], k = medoids.shape[0]
     cdef double[::1] near_d = np.empty(n, dtype=np.float64)
     cdef double[::1] seco_d = np.empty(n, dtype=np.float64)
@@ -67,6 +86,10 @@ def fasterpam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
     cdef bint converged = False, at_last, swapped
     cdef int level = kmb_simd_level() if dissim_t is double else 0
     cdef Py_ssize_t group = GROUP if level == 2 else 1
+    cdef int bad = 0
+    cdef int* checking = &bad if check_rows else NULL     # NULL after the first pass
+    if check_rows and not level:
+        raise ValueError("check_rows needs float64 and a vector listing (see fused_check)")
     cdef Py_ssize_t cand[GROUP]
     cdef Py_ssize_t pos[GROUP]
     cdef Py_ssize_t cnt[GROUP]
@@ -109,14 +132,21 @@ def fasterpam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
                     if dissim_t is double:
                         for q in range(GROUP):
                             rows[q] = &diss[cand[q if q < g else 0], 0]
-                        kmb_hits_below4_avx512(rows, &seco_f[0], n, hit, cnt)
+                        if checking != NULL:
+                            kmb_hits_below4_avx512_check(rows, &seco_f[0], n, hit, cnt, checking)
+                            if bad:
+                                break
+                        else:
+                            kmb_hits_below4_avx512(rows, &seco_f[0], n, hit, cnt)
                         kmb_change_of_hits4(rows, hit, cnt, &near_i[0], &near_d[0], &seco_d[0],
                                             &rloss[0], k, &ploss[0], change, bsel)
                 else:
                     for q in range(g):
                         change[q] = candidate_change(diss, cand[q], level, &seco_f[0], &hits[0],
                                                      &near_i[0], &near_d[0], &seco_d[0], &rloss[0],
-                                                     &ploss[0], k, &bsel[q])
+                                                     &ploss[0], k, &bsel[q], checking)
+                    if bad:
+                        break
                 swapped = False
                 for q in range(g):
                     if change[q] < -rel_tol * loss:
@@ -133,9 +163,14 @@ def fasterpam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
                     if at_last:
                         break
                     t = u
+            if bad:
+                break
+            checking = NULL                     # every row has been read once
             if n_swap == before:
                 converged = True
                 break
             if loss >= lastloss:                # a pass without real progress (rounding noise)
                 break
+    if bad:
+        return None
     return loss, it, n_swap, bool(converged)

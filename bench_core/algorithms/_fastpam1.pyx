@@ -12,7 +12,9 @@ choice is that of one thread.
 For float64 matrices on x86-64 the points a candidate can affect are listed with
 the vector compares of FasterPAM (``fasterpam_simd.h``: AVX-512 or AVX2 against
 the second-nearest distances rounded up to float32; the few extra points are
-dropped exactly), elsewhere with the scalar loop; the swaps are the same.
+dropped exactly), elsewhere with the scalar loop; the swaps are the same. With
+``check_rows`` the first iteration's listings, which read every non-medoid row, also
+check them for NaN, infinite and negative entries (no separate scan of the matrix).
 """
 
 import numpy as np
@@ -23,12 +25,19 @@ from ._common cimport dissim_t, do_swap, nearest_two, removal_loss, thread_strid
 
 # the listings of affected points (fasterpam_simd.h, as in _fasterpam.pyx)
 from ._simd cimport (candidate_change, kmb_change_of_hits4, kmb_hits_below4_avx512,
-                    kmb_round_up_f32, kmb_simd_level, kmb_simd_limit)
+                    kmb_hits_below4_avx512_check, kmb_round_up_f32, kmb_simd_level,
+                    kmb_simd_limit)
 
 
 def _limit_compaction(int level):
     """Testing/benchmark switch: the highest vector level used (0 scalar, 1 AVX2, 2 AVX-512)."""
     kmb_simd_limit(level)
+
+
+def fused_check(diss):
+    """Whether the kernel can check the rows it reads itself (``check_rows=True``):
+    a float64 matrix and a vector listing (AVX2 or AVX-512) on this CPU."""
+    return diss.dtype == np.float64 and kmb_simd_level() > 0
 
 
 cdef enum:
@@ -38,10 +47,10 @@ cdef enum:
 cdef inline void _group(const double[:, ::1] diss, Py_ssize_t j0, const float* seco_f,
                         int* hits, Py_ssize_t tn, const int* near_i, const double* near_d,
                         const double* seco_d, const double* rloss, Py_ssize_t k,
-                        double* ploss, double* cbest, Py_ssize_t* cm) noexcept nogil:
+                        double* ploss, double* cbest, Py_ssize_t* cm, int* bad) noexcept nogil:
     """cbest/cm of candidates j0 .. j0+3 (those < n), four rows sharing one pass over
     the bound and interleaving their sums (fasterpam_simd.h); the same values as one
-    candidate at a time."""
+    candidate at a time. ``bad`` (NULL: no check): set if a row is NaN/inf/negative."""
     cdef const double* rows[GROUP]
     cdef int* hit[GROUP]
     cdef Py_ssize_t cnt[GROUP]
@@ -51,7 +60,12 @@ cdef inline void _group(const double[:, ::1] diss, Py_ssize_t j0, const float* s
     for q in range(GROUP):
         rows[q] = &diss[j0 + q if j0 + q < n else j0, 0]
         hit[q] = hits + q * tn
-    kmb_hits_below4_avx512(rows, seco_f, n, hit, cnt)
+    if bad != NULL:
+        kmb_hits_below4_avx512_check(rows, seco_f, n, hit, cnt, bad)
+        if bad[0]:
+            return
+    else:
+        kmb_hits_below4_avx512(rows, seco_f, n, hit, cnt)
     kmb_change_of_hits4(rows, hit, cnt, near_i, near_d, seco_d, rloss, k, ploss, change, bsel)
     for q in range(GROUP):
         if j0 + q < n:
@@ -64,8 +78,15 @@ def fastpam1_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
                     Py_ssize_t max_iter,
                     double rel_tol,                  # swap only if change < -rel_tol * loss
                     int[::1] near_i,                 # OUT (n,) label of each point
-                    int n_threads=1):
-    """Run FastPAM1 from ``medoids``; returns (loss, n_iter, n_swap, converged)."""
+                    int n_threads=1,
+                    bint check_rows=False):
+    """Run FastPAM1 from ``medoids``; returns (loss, n_iter, n_swap, converged).
+
+    ``check_rows`` (float64 with a vector listing only, see ``fused_check``): the first
+    iteration checks every row it lists for NaN, infinite and negative entries, and
+    the kernel returns None if one is bad, before any swap. The rows of the starting
+    medoids must have been checked by the caller.
+    """
     cdef Py_ssize_t n = diss.shape[0], k = medoids.shape[0]
     cdef double[::1] near_d = np.empty(n, dtype=np.float64)
     cdef double[::1] seco_d = np.empty(n, dtype=np.float64)
@@ -84,6 +105,11 @@ def fastpam1_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
     cdef double loss, best, newloss
     cdef bint converged = False
     cdef Py_ssize_t g
+    cdef Py_ssize_t tb = thread_stride(1)
+    cdef int[::1] bad = np.zeros(nt * tb, dtype=np.intc)          # per thread
+    cdef bint checking = check_rows, found = False
+    if check_rows and not level:
+        raise ValueError("check_rows needs float64 and a vector listing (see fused_check)")
     with nogil:
         loss = nearest_two(diss, medoids, near_i, near_d, seco_i, seco_d)
         while it < max_iter:
@@ -98,7 +124,7 @@ def fastpam1_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
                         t = threadid()
                         _group(diss, g * GROUP, &seco_f[0], &hits[t * GROUP * tn], tn, &near_i[0],
                                &near_d[0], &seco_d[0], &rloss[0], k, &ploss[t * tk], &cbest[0],
-                               &cm[0])
+                               &cm[0], &bad[t * tb] if checking else NULL)
                     for b in range(k):
                         j = medoids[b]
                         if medoids[near_i[j]] == j:  # already a medoid (as below)
@@ -111,7 +137,14 @@ def fastpam1_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
                         t = threadid()
                         cbest[j] = candidate_change(diss, j, level, &seco_f[0], &hits[t * tn],
                                                     &near_i[0], &near_d[0], &seco_d[0], &rloss[0],
-                                                    &ploss[t * tk], k, &cm[j])
+                                                    &ploss[t * tk], k, &cm[j],
+                                                    &bad[t * tb] if checking else NULL)
+            if checking:
+                checking = False                # every row has been read once
+                for t in range(nt):
+                    found |= bad[t * tb]
+                if found:                       # a bad row: stop before any swap
+                    break
             best = 0.0
             best_b = best_j = -1
             for j in range(n):
@@ -127,4 +160,6 @@ def fastpam1_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
             if newloss >= loss:                 # no real progress (rounding noise): stop
                 break
             loss = newloss
+    if found:
+        return None
     return loss, it, n_swap, bool(converged)

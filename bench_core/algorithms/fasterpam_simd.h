@@ -14,6 +14,12 @@
  *      which is microcoded and slow on AMD Zen 4);
  *   1: AVX2: 4 points per compare, packed with a 16-entry table of positions.
  * Both write whole vectors at hits + c with c <= o, so every store stays below n.
+ *
+ * The *_check variants also OR into *bad a 1 if the row holds a NaN, an infinity or
+ * a negative entry (-0.0 is not), with two compares of each vector it loads anyway:
+ * the first pass of a kernel reads every row this way, so the input check needs no
+ * pass of its own (the listing waits on memory; the compares ride along). The
+ * listings themselves are those of the plain variants.
  */
 #ifndef KMB_FASTERPAM_SIMD_H
 #define KMB_FASTERPAM_SIMD_H
@@ -94,14 +100,23 @@ static const int kmb_compress4[16][4] = {
     {0,0,0,0},{0,0,0,0},{1,0,0,0},{0,1,0,0},{2,0,0,0},{0,2,0,0},{1,2,0,0},{0,1,2,0},
     {3,0,0,0},{0,3,0,0},{1,3,0,0},{0,1,3,0},{2,3,0,0},{0,2,3,0},{1,2,3,0},{0,1,2,3}};
 
-__attribute__((target("avx2")))
-static Py_ssize_t kmb_hits_below_avx2(const double *row, const float *bound,
-                                      Py_ssize_t n, int *hits) {
+/* 1 if x is NaN, infinite or negative (-0.0 is not): the scalar form of the checks. */
+#define KMB_BAD(x) (!((x) >= 0.0) | ((x) == __builtin_inf()))
+
+__attribute__((target("avx2"), always_inline))
+static inline Py_ssize_t kmb_hits_below_avx2_impl(const double *row, const float *bound,
+                                                  Py_ssize_t n, int *hits, const int check,
+                                                  int *bad) {
     Py_ssize_t o = 0, c = 0;
+    const __m256d zero = _mm256_setzero_pd(), inf = _mm256_set1_pd(__builtin_inf());
+    __m256d flag = _mm256_setzero_pd();
     for (; o + 4 <= n; o += 4) {
-        int m = _mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(row + o),
-                                                 _mm256_cvtps_pd(_mm_loadu_ps(bound + o)),
+        __m256d d = _mm256_loadu_pd(row + o);
+        int m = _mm256_movemask_pd(_mm256_cmp_pd(d, _mm256_cvtps_pd(_mm_loadu_ps(bound + o)),
                                                  _CMP_LT_OQ));
+        if (check)
+            flag = _mm256_or_pd(flag, _mm256_or_pd(_mm256_cmp_pd(d, zero, _CMP_NGE_UQ),
+                                                   _mm256_cmp_pd(d, inf, _CMP_EQ_OQ)));
         _mm_storeu_si128((__m128i *)(hits + c),
                          _mm_add_epi32(_mm_set1_epi32((int)o),
                                        _mm_loadu_si128((const __m128i *)kmb_compress4[m])));
@@ -110,22 +125,44 @@ static Py_ssize_t kmb_hits_below_avx2(const double *row, const float *bound,
     for (; o < n; o++) {
         hits[c] = (int)o;
         c += row[o] < bound[o];
+        if (check)
+            *bad |= KMB_BAD(row[o]);
     }
+    if (check)
+        *bad |= _mm256_movemask_pd(flag) != 0;
     return c;
 }
+__attribute__((target("avx2")))
+static Py_ssize_t kmb_hits_below_avx2(const double *row, const float *bound,
+                                      Py_ssize_t n, int *hits) {
+    return kmb_hits_below_avx2_impl(row, bound, n, hits, 0, NULL);
+}
+__attribute__((target("avx2")))
+static Py_ssize_t kmb_hits_below_avx2_check(const double *row, const float *bound,
+                                            Py_ssize_t n, int *hits, int *bad) {
+    return kmb_hits_below_avx2_impl(row, bound, n, hits, 1, bad);
+}
 
-__attribute__((target("avx512f,avx512vl")))
-static Py_ssize_t kmb_hits_below_avx512(const double *row, const float *bound,
-                                        Py_ssize_t n, int *hits) {
+/* The two compares of the checks on one vector of 8: NaN or negative, and +inf. */
+#define KMB_BAD8(d) (_mm512_cmp_pd_mask((d), zero, _CMP_NGE_UQ) | _mm512_cmp_pd_mask((d), inf, _CMP_EQ_OQ))
+
+__attribute__((target("avx512f,avx512vl"), always_inline))
+static inline Py_ssize_t kmb_hits_below_avx512_impl(const double *row, const float *bound,
+                                                    Py_ssize_t n, int *hits, const int check,
+                                                    int *bad) {
     Py_ssize_t o = 0, c = 0;
     __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     const __m256i eight = _mm256_set1_epi32(8);
+    const __m512d zero = _mm512_setzero_pd(), inf = _mm512_set1_pd(__builtin_inf());
+    unsigned flag = 0;
     for (; o + 16 <= n; o += 16) {           /* two independent compares per step */
-        __mmask8 m0 = _mm512_cmp_pd_mask(_mm512_loadu_pd(row + o),
-                                         _mm512_cvtps_pd(_mm256_loadu_ps(bound + o)), _CMP_LT_OQ);
-        __mmask8 m1 = _mm512_cmp_pd_mask(_mm512_loadu_pd(row + o + 8),
-                                         _mm512_cvtps_pd(_mm256_loadu_ps(bound + o + 8)),
+        __m512d d0 = _mm512_loadu_pd(row + o), d1 = _mm512_loadu_pd(row + o + 8);
+        __mmask8 m0 = _mm512_cmp_pd_mask(d0, _mm512_cvtps_pd(_mm256_loadu_ps(bound + o)),
                                          _CMP_LT_OQ);
+        __mmask8 m1 = _mm512_cmp_pd_mask(d1, _mm512_cvtps_pd(_mm256_loadu_ps(bound + o + 8)),
+                                         _CMP_LT_OQ);
+        if (check)
+            flag |= KMB_BAD8(d0) | KMB_BAD8(d1);
         _mm256_storeu_si256((__m256i *)(hits + c), _mm256_maskz_compress_epi32(m0, idx));
         c += __builtin_popcount((unsigned)m0);
         idx = _mm256_add_epi32(idx, eight);
@@ -136,25 +173,46 @@ static Py_ssize_t kmb_hits_below_avx512(const double *row, const float *bound,
     for (; o < n; o++) {
         hits[c] = (int)o;
         c += row[o] < bound[o];
+        if (check)
+            flag |= KMB_BAD(row[o]);
     }
+    if (check)
+        *bad |= flag != 0;
     return c;
+}
+__attribute__((target("avx512f,avx512vl")))
+static Py_ssize_t kmb_hits_below_avx512(const double *row, const float *bound,
+                                        Py_ssize_t n, int *hits) {
+    return kmb_hits_below_avx512_impl(row, bound, n, hits, 0, NULL);
+}
+__attribute__((target("avx512f,avx512vl")))
+static Py_ssize_t kmb_hits_below_avx512_check(const double *row, const float *bound,
+                                              Py_ssize_t n, int *hits, int *bad) {
+    return kmb_hits_below_avx512_impl(row, bound, n, hits, 1, bad);
 }
 
 /* The listings of four rows against one bound (hits[r], c[r] for rows[r]): the
  * bound is converted once for the four, and the four row streams keep the memory
  * busy while the previous group's sums ran without it. */
-__attribute__((target("avx512f,avx512vl")))
-static void kmb_hits_below4_avx512(const double *const *rows, const float *bound, Py_ssize_t n,
-                                   int *const *hits, Py_ssize_t *c) {
+__attribute__((target("avx512f,avx512vl"), always_inline))
+static inline void kmb_hits_below4_avx512_impl(const double *const *rows, const float *bound,
+                                               Py_ssize_t n, int *const *hits, Py_ssize_t *c,
+                                               const int check, int *bad) {
     Py_ssize_t o = 0, c0 = 0, c1 = 0, c2 = 0, c3 = 0;
     __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     const __m256i eight = _mm256_set1_epi32(8);
+    const __m512d zero = _mm512_setzero_pd(), inf = _mm512_set1_pd(__builtin_inf());
+    unsigned flag = 0;
     for (; o + 8 <= n; o += 8) {
         __m512d b = _mm512_cvtps_pd(_mm256_loadu_ps(bound + o));
-        __mmask8 m0 = _mm512_cmp_pd_mask(_mm512_loadu_pd(rows[0] + o), b, _CMP_LT_OQ);
-        __mmask8 m1 = _mm512_cmp_pd_mask(_mm512_loadu_pd(rows[1] + o), b, _CMP_LT_OQ);
-        __mmask8 m2 = _mm512_cmp_pd_mask(_mm512_loadu_pd(rows[2] + o), b, _CMP_LT_OQ);
-        __mmask8 m3 = _mm512_cmp_pd_mask(_mm512_loadu_pd(rows[3] + o), b, _CMP_LT_OQ);
+        __m512d d0 = _mm512_loadu_pd(rows[0] + o), d1 = _mm512_loadu_pd(rows[1] + o);
+        __m512d d2 = _mm512_loadu_pd(rows[2] + o), d3 = _mm512_loadu_pd(rows[3] + o);
+        __mmask8 m0 = _mm512_cmp_pd_mask(d0, b, _CMP_LT_OQ);
+        __mmask8 m1 = _mm512_cmp_pd_mask(d1, b, _CMP_LT_OQ);
+        __mmask8 m2 = _mm512_cmp_pd_mask(d2, b, _CMP_LT_OQ);
+        __mmask8 m3 = _mm512_cmp_pd_mask(d3, b, _CMP_LT_OQ);
+        if (check)
+            flag |= KMB_BAD8(d0) | KMB_BAD8(d1) | KMB_BAD8(d2) | KMB_BAD8(d3);
         _mm256_storeu_si256((__m256i *)(hits[0] + c0), _mm256_maskz_compress_epi32(m0, idx));
         c0 += __builtin_popcount((unsigned)m0);
         _mm256_storeu_si256((__m256i *)(hits[1] + c1), _mm256_maskz_compress_epi32(m1, idx));
@@ -171,12 +229,29 @@ static void kmb_hits_below4_avx512(const double *const *rows, const float *bound
         c1 += rows[1][o] < bound[o];
         c2 += rows[2][o] < bound[o];
         c3 += rows[3][o] < bound[o];
+        if (check)
+            flag |= KMB_BAD(rows[0][o]) | KMB_BAD(rows[1][o]) | KMB_BAD(rows[2][o])
+                    | KMB_BAD(rows[3][o]);
     }
     c[0] = c0;
     c[1] = c1;
     c[2] = c2;
     c[3] = c3;
+    if (check)
+        *bad |= flag != 0;
 }
+__attribute__((target("avx512f,avx512vl")))
+static void kmb_hits_below4_avx512(const double *const *rows, const float *bound, Py_ssize_t n,
+                                   int *const *hits, Py_ssize_t *c) {
+    kmb_hits_below4_avx512_impl(rows, bound, n, hits, c, 0, NULL);
+}
+__attribute__((target("avx512f,avx512vl")))
+static void kmb_hits_below4_avx512_check(const double *const *rows, const float *bound,
+                                         Py_ssize_t n, int *const *hits, Py_ssize_t *c,
+                                         int *bad) {
+    kmb_hits_below4_avx512_impl(rows, bound, n, hits, c, 1, bad);
+}
+#undef KMB_BAD8
 
 /* -1: not decided yet; otherwise the level in use (0 scalar, 1 AVX2, 2 AVX-512). */
 static int kmb_simd = -1;
@@ -201,6 +276,12 @@ static Py_ssize_t kmb_hits_below_simd(int level, const double *row, const float 
     return level >= 2 ? kmb_hits_below_avx512(row, bound, n, hits)
                       : kmb_hits_below_avx2(row, bound, n, hits);
 }
+/* The same listing, and *bad |= 1 if the row holds a NaN, an infinity or a negative entry. */
+static Py_ssize_t kmb_hits_below_simd_check(int level, const double *row, const float *bound,
+                                            Py_ssize_t n, int *hits, int *bad) {
+    return level >= 2 ? kmb_hits_below_avx512_check(row, bound, n, hits, bad)
+                      : kmb_hits_below_avx2_check(row, bound, n, hits, bad);
+}
 #else
 #define KMB_HAVE_SIMD_PATH 0
 static int kmb_simd = 0;
@@ -209,8 +290,13 @@ static int kmb_simd_level(void) { return 0; }
 static void kmb_simd_limit(int level) { (void)level; }
 static Py_ssize_t kmb_hits_below_simd(int level, const double *row, const float *bound,
                                       Py_ssize_t n, int *hits) { return -1; }
+static Py_ssize_t kmb_hits_below_simd_check(int level, const double *row, const float *bound,
+                                            Py_ssize_t n, int *hits, int *bad) { return -1; }
 static void kmb_hits_below4_avx512(const double *const *rows, const float *bound, Py_ssize_t n,
                                    int *const *hits, Py_ssize_t *c) {}
+static void kmb_hits_below4_avx512_check(const double *const *rows, const float *bound,
+                                         Py_ssize_t n, int *const *hits, Py_ssize_t *c,
+                                         int *bad) {}
 #endif
 
 #endif  /* KMB_FASTERPAM_SIMD_H */

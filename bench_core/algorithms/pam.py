@@ -35,6 +35,7 @@ from ..input_checks import (
     check_random_state,
 )
 from ..result import ClusteringResult
+from . import _fasterpam, _fastpam1
 from ._alternating import alternating_kernel, single_medoid
 from ._fasterpam import fasterpam_kernel
 from ._fastpam1 import fastpam1_kernel
@@ -45,24 +46,42 @@ from .init import INITS, checked_initial_medoids
 TOL = 1e-12  # relative improvement a swap must bring (floating-point matrices)
 
 
-def _start(diss, medoids, init, random_state, max_iter, tol, n_threads=1):
+def _start(diss, medoids, init, random_state, max_iter, tol, n_threads=1, kernel_module=None):
+    """Check the arguments and choose the start; returns (D, medoids, max_iter, rel_tol,
+    n_threads, check_rows).
+
+    The matrix is scanned for NaN, infinite and negative entries here, unless
+    ``kernel_module`` (``_fasterpam`` or ``_fastpam1``) can check the rows in its first
+    pass (``fused_check``) and nothing reads the matrix before the kernel: then only
+    the start's medoid rows are scanned here and ``check_rows`` is True.
+    """
     n_threads = check_positive_int(n_threads, name="n_threads")
-    D = check_diss(diss, n_threads=n_threads)
+    D = check_diss(diss, n_threads=n_threads, scan=False)
     n = D.shape[0]
     check_choice(init, INITS, name="init")
     max_iter = check_positive_int(max_iter, name="max_iter", minimum=0)
     if not (isinstance(tol, numbers.Real) and tol >= 0):
         raise ValueError(f"tol must be a number >= 0, got {tol!r}")
-    if isinstance(medoids, numbers.Integral) and not isinstance(medoids, bool):
+    given_k = isinstance(medoids, numbers.Integral) and not isinstance(medoids, bool)
+    if given_k:
         k = check_k(medoids, n, name="k (medoids)")
-        med = checked_initial_medoids(D, k, init, random_state, n_threads=n_threads)
     elif isinstance(medoids, bool | float | str) or medoids is None:
         raise ValueError(f"medoids must be k (an int) or an array of initial medoids, got {medoids!r}")
     else:
         med = check_medoids(medoids, n)
+        k = len(med)
+    # the kernel runs (see _run) and is the first to read the matrix beyond the start's rows
+    check_rows = (kernel_module is not None and kernel_module.fused_check(D) and max_iter > 0
+                  and 1 < k < n and (not given_k or init in ("random", "first")))
+    if not check_rows:
+        check_diss(D, n_threads=n_threads)
+    if given_k:
+        med = checked_initial_medoids(D, k, init, random_state, n_threads=n_threads)
     med = np.array(med, dtype=np.int64)  # the kernels update it in place: always our copy
+    if check_rows:
+        check_diss(D, n_threads=n_threads, rows=med)
     rel_tol = 0.0 if D.dtype.kind in "iu" else float(tol)
-    return D, med, max_iter, rel_tol, n_threads
+    return D, med, max_iter, rel_tol, n_threads, check_rows
 
 
 def _one_cluster(D, med, start, n_threads) -> ClusteringResult:
@@ -74,8 +93,9 @@ def _one_cluster(D, med, start, n_threads) -> ClusteringResult:
 
 
 def _run(kernel, D, med, max_iter, rel_tol, name, *extra, n_threads=1,
-         threaded=False) -> ClusteringResult:
-    """Run a swap kernel (``threaded``: it takes ``n_threads``) and build the result."""
+         threaded=False, check_rows=False) -> ClusteringResult:
+    """Run a swap kernel (``threaded``: it takes ``n_threads``; ``check_rows``: it checks
+    the matrix in its first pass, see :func:`_start`) and build the result."""
     start = med.copy()
     if len(med) == 1 and max_iter > 0:
         res = _one_cluster(D, med, start, n_threads)
@@ -85,7 +105,13 @@ def _run(kernel, D, med, max_iter, rel_tol, name, *extra, n_threads=1,
     else:
         labels = np.empty(D.shape[0], dtype=np.intc)
         kw = {"n_threads": n_threads} if threaded else {}
-        loss, n_iter, n_swap, converged = kernel(D, med, *extra, max_iter, rel_tol, labels, **kw)
+        if check_rows:
+            kw["check_rows"] = True
+        out = kernel(D, med, *extra, max_iter, rel_tol, labels, **kw)
+        if out is None:  # the kernel found a bad row: the full scan names what is wrong
+            check_diss(D, n_threads=n_threads)
+            raise RuntimeError(f"{name}: the kernel's input check and the scan of the matrix disagree")
+        loss, n_iter, n_swap, converged = out
         res = _result(D, med, labels, n_threads=n_threads, n_iter=int(n_iter),
                       n_swap=int(n_swap), converged=bool(converged))
         res.extras["kernel_loss"] = float(loss)
@@ -127,8 +153,8 @@ def pam(diss, medoids, max_iter: int = 100, init: str = "build", random_state=No
     ClusteringResult
         ``loss``, ``labels`` (0..k-1), ``medoids``, ``n_iter``, ``n_swap``, ``converged``.
     """
-    D, med, max_iter, rel_tol, nt = _start(diss, medoids, init, random_state, max_iter, tol,
-                                           n_threads)
+    D, med, max_iter, rel_tol, nt, _ = _start(diss, medoids, init, random_state, max_iter, tol,
+                                              n_threads)
     return _run(pam_kernel, D, med, max_iter, rel_tol, "pam", n_threads=nt, threaded=True)
 
 
@@ -166,10 +192,10 @@ def fastpam1(diss, medoids, max_iter: int = 100, init: str = "random", random_st
     ClusteringResult
         ``loss``, ``labels`` (0..k-1), ``medoids``, ``n_iter``, ``n_swap``, ``converged``.
     """
-    D, med, max_iter, rel_tol, nt = _start(diss, medoids, init, random_state, max_iter, tol,
-                                           n_threads)
+    D, med, max_iter, rel_tol, nt, check_rows = _start(diss, medoids, init, random_state,
+                                                       max_iter, tol, n_threads, _fastpam1)
     return _run(fastpam1_kernel, D, med, max_iter, rel_tol, "fastpam1", n_threads=nt,
-                threaded=True)
+                threaded=True, check_rows=check_rows)
 
 
 def fasterpam(diss, medoids, max_iter: int = 100, init: str = "random", random_state=None,
@@ -201,15 +227,16 @@ def fasterpam(diss, medoids, max_iter: int = 100, init: str = "random", random_s
         loss (integer matrices: any decrease; ``tol=0`` reproduces ``kmedoids``).
     n_threads : int, default 1
         Accepted for a common signature: FasterPAM's eager swaps stay sequential (its
-        result must not depend on the thread count); only the input check uses them.
+        result must not depend on the thread count); only the input check (where it
+        is a separate scan, see ``_start``) and the final loss use them.
 
     Returns
     -------
     ClusteringResult
         ``loss``, ``labels`` (0..k-1), ``medoids``, ``n_iter``, ``n_swap``, ``converged``.
     """
-    D, med, max_iter, rel_tol, nt = _start(diss, medoids, init, random_state, max_iter, tol,
-                                           n_threads)
+    D, med, max_iter, rel_tol, nt, check_rows = _start(diss, medoids, init, random_state,
+                                                       max_iter, tol, n_threads, _fasterpam)
     n = D.shape[0]
     if shuffle:
         rng = check_random_state(random_state)
@@ -219,7 +246,8 @@ def fasterpam(diss, medoids, max_iter: int = 100, init: str = "random", random_s
         order = rng.permutation(n).astype(np.int64)
     else:
         order = np.arange(n, dtype=np.int64)
-    res = _run(fasterpam_kernel, D, med, max_iter, rel_tol, "fasterpam", order, n_threads=nt)
+    res = _run(fasterpam_kernel, D, med, max_iter, rel_tol, "fasterpam", order, n_threads=nt,
+               check_rows=check_rows)
     res.extras["shuffle"] = bool(shuffle)
     return res
 
@@ -256,7 +284,7 @@ def alternating(diss, medoids, max_iter: int = 100, init: str = "random",
     ClusteringResult
         ``loss``, ``labels`` (0..k-1), ``medoids``, ``n_iter``, ``n_swap``, ``converged``.
     """
-    D, med, max_iter, _, nt = _start(diss, medoids, init, random_state, max_iter, TOL, n_threads)
+    D, med, max_iter, _, nt, _ = _start(diss, medoids, init, random_state, max_iter, TOL, n_threads)
     start = med.copy()
     labels = np.empty(D.shape[0], dtype=np.int64)
     loss, n_iter, n_changes, converged = alternating_kernel(D, med, max_iter, labels, nt)
