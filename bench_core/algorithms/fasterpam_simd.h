@@ -132,16 +132,18 @@ static inline Py_ssize_t kmb_hits_below_avx2_impl(const double *row, const float
         *bad |= _mm256_movemask_pd(flag) != 0;
     return c;
 }
-__attribute__((target("avx2")))
-static Py_ssize_t kmb_hits_below_avx2(const double *row, const float *bound,
-                                      Py_ssize_t n, int *hits) {
-    return kmb_hits_below_avx2_impl(row, bound, n, hits, 0, NULL);
-}
-__attribute__((target("avx2")))
-static Py_ssize_t kmb_hits_below_avx2_check(const double *row, const float *bound,
-                                            Py_ssize_t n, int *hits, int *bad) {
-    return kmb_hits_below_avx2_impl(row, bound, n, hits, 1, bad);
-}
+/* NAME (the plain listing) and NAME_check (the listing that also checks the row), both
+ * from the always-inline body NAME_impl, compiled for the instruction set TARGET. */
+#define KMB_LISTING_PAIR(target_, name_)                                                  \
+    __attribute__((target(target_))) static Py_ssize_t name_(                           \
+        const double *row, const float *bound, Py_ssize_t n, int *hits) {               \
+        return name_##_impl(row, bound, n, hits, 0, NULL);                              \
+    }                                                                                   \
+    __attribute__((target(target_))) static Py_ssize_t name_##_check(                   \
+        const double *row, const float *bound, Py_ssize_t n, int *hits, int *bad) {     \
+        return name_##_impl(row, bound, n, hits, 1, bad);                               \
+    }
+KMB_LISTING_PAIR("avx2", kmb_hits_below_avx2)
 
 /* The two compares of the checks on one vector of 8: NaN or negative, and +inf. */
 #define KMB_BAD8(d) (_mm512_cmp_pd_mask((d), zero, _CMP_NGE_UQ) | _mm512_cmp_pd_mask((d), inf, _CMP_EQ_OQ))
@@ -180,16 +182,8 @@ static inline Py_ssize_t kmb_hits_below_avx512_impl(const double *row, const flo
         *bad |= flag != 0;
     return c;
 }
-__attribute__((target("avx512f,avx512vl")))
-static Py_ssize_t kmb_hits_below_avx512(const double *row, const float *bound,
-                                        Py_ssize_t n, int *hits) {
-    return kmb_hits_below_avx512_impl(row, bound, n, hits, 0, NULL);
-}
-__attribute__((target("avx512f,avx512vl")))
-static Py_ssize_t kmb_hits_below_avx512_check(const double *row, const float *bound,
-                                              Py_ssize_t n, int *hits, int *bad) {
-    return kmb_hits_below_avx512_impl(row, bound, n, hits, 1, bad);
-}
+KMB_LISTING_PAIR("avx512f,avx512vl", kmb_hits_below_avx512)
+#undef KMB_LISTING_PAIR
 
 /* The listings of four rows against one bound (hits[r], c[r] for rows[r]): the
  * bound is converted once for the four, and the four row streams keep the memory
