@@ -26,8 +26,7 @@ from ._common cimport dissim_t, do_swap, nearest_two, removal_loss
 # swap_change_of_hits); elsewhere the scalar loop of _common.hits_below. All take
 # the same swaps.
 from ._simd cimport (candidate_change, kmb_change_of_hits4, kmb_hits_below4_avx512,
-                    kmb_hits_below4_avx512_check, kmb_round_up_f32, kmb_simd_level,
-                    kmb_simd_limit)
+                    kmb_round_up_f32, kmb_simd_level, kmb_simd_limit)
 
 
 def _limit_compaction(int level):
@@ -132,12 +131,9 @@ def fasterpam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
                     if dissim_t is double:
                         for q in range(GROUP):
                             rows[q] = &diss[cand[q if q < g else 0], 0]
-                        if checking != NULL:
-                            kmb_hits_below4_avx512_check(rows, &seco_f[0], n, hit, cnt, checking)
-                            if bad:
-                                break
-                        else:
-                            kmb_hits_below4_avx512(rows, &seco_f[0], n, hit, cnt)
+                        kmb_hits_below4_avx512(rows, &seco_f[0], n, hit, cnt, checking)
+                        if bad:
+                            break
                         kmb_change_of_hits4(rows, hit, cnt, &near_i[0], &near_d[0], &seco_d[0],
                                             &rloss[0], k, &ploss[0], change, bsel)
                 else:

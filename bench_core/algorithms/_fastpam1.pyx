@@ -25,8 +25,7 @@ from ._common cimport dissim_t, do_swap, nearest_two, removal_loss, thread_strid
 
 # the listings of affected points (fasterpam_simd.h, as in _fasterpam.pyx)
 from ._simd cimport (candidate_change, kmb_change_of_hits4, kmb_hits_below4_avx512,
-                    kmb_hits_below4_avx512_check, kmb_round_up_f32, kmb_simd_level,
-                    kmb_simd_limit)
+                    kmb_round_up_f32, kmb_simd_level, kmb_simd_limit)
 
 
 def _limit_compaction(int level):
@@ -60,12 +59,9 @@ cdef inline void _group(const double[:, ::1] diss, Py_ssize_t j0, const float* s
     for q in range(GROUP):
         rows[q] = &diss[j0 + q if j0 + q < n else j0, 0]
         hit[q] = hits + q * tn
-    if bad != NULL:
-        kmb_hits_below4_avx512_check(rows, seco_f, n, hit, cnt, bad)
-        if bad[0]:
-            return
-    else:
-        kmb_hits_below4_avx512(rows, seco_f, n, hit, cnt)
+    kmb_hits_below4_avx512(rows, seco_f, n, hit, cnt, bad)
+    if bad != NULL and bad[0]:
+        return
     kmb_change_of_hits4(rows, hit, cnt, near_i, near_d, seco_d, rloss, k, ploss, change, bsel)
     for q in range(GROUP):
         if j0 + q < n:

@@ -4,14 +4,10 @@
 
 cdef extern from "fasterpam_simd.h":
     Py_ssize_t kmb_hits_below_simd(int level, const double* row, const float* bound,
-                                   Py_ssize_t n, int* hits) noexcept nogil
-    Py_ssize_t kmb_hits_below_simd_check(int level, const double* row, const float* bound,
-                                         Py_ssize_t n, int* hits, int* bad) noexcept nogil
+                                   Py_ssize_t n, int* hits, int* bad) noexcept nogil
     void kmb_round_up_f32(const double* bound, Py_ssize_t n, float* bound32) noexcept nogil
     void kmb_hits_below4_avx512(const double** rows, const float* bound, Py_ssize_t n,
-                                int** hits, Py_ssize_t* c) noexcept nogil
-    void kmb_hits_below4_avx512_check(const double** rows, const float* bound, Py_ssize_t n,
-                                      int** hits, Py_ssize_t* c, int* bad) noexcept nogil
+                                int** hits, Py_ssize_t* c, int* bad) noexcept nogil
     void kmb_change_of_hits4(const double** rows, int** hits, const Py_ssize_t* c,
                              const int* near_i, const double* near_d, const double* seco_d,
                              const double* rloss, Py_ssize_t k, double* ploss,
@@ -35,12 +31,10 @@ cdef inline double candidate_change(const dissim_t[:, ::1] diss, Py_ssize_t j, i
     infinity or a negative entry, and then nothing is summed (the change is 0)."""
     cdef Py_ssize_t c, n = diss.shape[0]
     if dissim_t is double:
-        if bad != NULL and level:
-            c = kmb_hits_below_simd_check(level, &diss[j, 0], seco_f, n, hits, bad)
-            if bad[0]:
+        if level:
+            c = kmb_hits_below_simd(level, &diss[j, 0], seco_f, n, hits, bad)
+            if bad != NULL and bad[0]:
                 return 0.0
-        elif level:
-            c = kmb_hits_below_simd(level, &diss[j, 0], seco_f, n, hits)
         else:
             c = hits_below(&diss[j, 0], seco_d, n, hits)
     else:

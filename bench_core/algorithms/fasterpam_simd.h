@@ -15,11 +15,12 @@
  *   1: AVX2: 4 points per compare, packed with a 16-entry table of positions.
  * Both write whole vectors at hits + c with c <= o, so every store stays below n.
  *
- * The *_check variants also OR into *bad a 1 if the row holds a NaN, an infinity or
- * a negative entry (-0.0 is not), with two compares of each vector it loads anyway:
- * the first pass of a kernel reads every row this way, so the input check needs no
- * pass of its own (the listing waits on memory; the compares ride along). The
- * listings themselves are those of the plain variants.
+ * With bad != NULL the listings also OR into *bad a 1 if a row holds a NaN, an
+ * infinity or a negative entry (-0.0 is not), with two compares of each vector they
+ * load anyway: the first pass of a kernel reads every row this way, so the input
+ * check needs no pass of its own (the listing waits on memory; the compares ride
+ * along). The lists are the same either way; each body is compiled twice, with and
+ * without the compares (always_inline with a constant `check`).
  */
 #ifndef KMB_FASTERPAM_SIMD_H
 #define KMB_FASTERPAM_SIMD_H
@@ -132,18 +133,15 @@ static inline Py_ssize_t kmb_hits_below_avx2_impl(const double *row, const float
         *bad |= _mm256_movemask_pd(flag) != 0;
     return c;
 }
-/* NAME (the plain listing) and NAME_check (the listing that also checks the row), both
- * from the always-inline body NAME_impl, compiled for the instruction set TARGET. */
-#define KMB_LISTING_PAIR(target_, name_)                                                  \
+/* NAME(row, bound, n, hits, bad): the listing of NAME_impl compiled for TARGET, checking
+ * the row where bad != NULL. */
+#define KMB_LISTING(target_, name_)                                                       \
     __attribute__((target(target_))) static Py_ssize_t name_(                           \
-        const double *row, const float *bound, Py_ssize_t n, int *hits) {               \
-        return name_##_impl(row, bound, n, hits, 0, NULL);                              \
-    }                                                                                   \
-    __attribute__((target(target_))) static Py_ssize_t name_##_check(                   \
         const double *row, const float *bound, Py_ssize_t n, int *hits, int *bad) {     \
-        return name_##_impl(row, bound, n, hits, 1, bad);                               \
+        return bad ? name_##_impl(row, bound, n, hits, 1, bad)                          \
+                   : name_##_impl(row, bound, n, hits, 0, NULL);                        \
     }
-KMB_LISTING_PAIR("avx2", kmb_hits_below_avx2)
+KMB_LISTING("avx2", kmb_hits_below_avx2)
 
 /* The two compares of the checks on one vector of 8: NaN or negative, and +inf. */
 #define KMB_BAD8(d) (_mm512_cmp_pd_mask((d), zero, _CMP_NGE_UQ) | _mm512_cmp_pd_mask((d), inf, _CMP_EQ_OQ))
@@ -182,8 +180,8 @@ static inline Py_ssize_t kmb_hits_below_avx512_impl(const double *row, const flo
         *bad |= flag != 0;
     return c;
 }
-KMB_LISTING_PAIR("avx512f,avx512vl", kmb_hits_below_avx512)
-#undef KMB_LISTING_PAIR
+KMB_LISTING("avx512f,avx512vl", kmb_hits_below_avx512)
+#undef KMB_LISTING
 
 /* The listings of four rows against one bound (hits[r], c[r] for rows[r]): the
  * bound is converted once for the four, and the four row streams keep the memory
@@ -236,14 +234,11 @@ static inline void kmb_hits_below4_avx512_impl(const double *const *rows, const 
 }
 __attribute__((target("avx512f,avx512vl")))
 static void kmb_hits_below4_avx512(const double *const *rows, const float *bound, Py_ssize_t n,
-                                   int *const *hits, Py_ssize_t *c) {
-    kmb_hits_below4_avx512_impl(rows, bound, n, hits, c, 0, NULL);
-}
-__attribute__((target("avx512f,avx512vl")))
-static void kmb_hits_below4_avx512_check(const double *const *rows, const float *bound,
-                                         Py_ssize_t n, int *const *hits, Py_ssize_t *c,
-                                         int *bad) {
-    kmb_hits_below4_avx512_impl(rows, bound, n, hits, c, 1, bad);
+                                   int *const *hits, Py_ssize_t *c, int *bad) {
+    if (bad)
+        kmb_hits_below4_avx512_impl(rows, bound, n, hits, c, 1, bad);
+    else
+        kmb_hits_below4_avx512_impl(rows, bound, n, hits, c, 0, NULL);
 }
 #undef KMB_BAD8
 
@@ -266,15 +261,9 @@ static void kmb_simd_limit(int level) {
     kmb_simd = -1;
 }
 static Py_ssize_t kmb_hits_below_simd(int level, const double *row, const float *bound,
-                                      Py_ssize_t n, int *hits) {
-    return level >= 2 ? kmb_hits_below_avx512(row, bound, n, hits)
-                      : kmb_hits_below_avx2(row, bound, n, hits);
-}
-/* The same listing, and *bad |= 1 if the row holds a NaN, an infinity or a negative entry. */
-static Py_ssize_t kmb_hits_below_simd_check(int level, const double *row, const float *bound,
-                                            Py_ssize_t n, int *hits, int *bad) {
-    return level >= 2 ? kmb_hits_below_avx512_check(row, bound, n, hits, bad)
-                      : kmb_hits_below_avx2_check(row, bound, n, hits, bad);
+                                      Py_ssize_t n, int *hits, int *bad) {
+    return level >= 2 ? kmb_hits_below_avx512(row, bound, n, hits, bad)
+                      : kmb_hits_below_avx2(row, bound, n, hits, bad);
 }
 #else
 #define KMB_HAVE_SIMD_PATH 0
@@ -283,14 +272,9 @@ static int kmb_simd_cap = 0;
 static int kmb_simd_level(void) { return 0; }
 static void kmb_simd_limit(int level) { (void)level; }
 static Py_ssize_t kmb_hits_below_simd(int level, const double *row, const float *bound,
-                                      Py_ssize_t n, int *hits) { return -1; }
-static Py_ssize_t kmb_hits_below_simd_check(int level, const double *row, const float *bound,
-                                            Py_ssize_t n, int *hits, int *bad) { return -1; }
+                                      Py_ssize_t n, int *hits, int *bad) { return -1; }
 static void kmb_hits_below4_avx512(const double *const *rows, const float *bound, Py_ssize_t n,
-                                   int *const *hits, Py_ssize_t *c) {}
-static void kmb_hits_below4_avx512_check(const double *const *rows, const float *bound,
-                                         Py_ssize_t n, int *const *hits, Py_ssize_t *c,
-                                         int *bad) {}
+                                   int *const *hits, Py_ssize_t *c, int *bad) {}
 #endif
 
 #endif  /* KMB_FASTERPAM_SIMD_H */
