@@ -69,7 +69,7 @@ def fasterpam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
 
     ``check_rows`` (float64 with a vector listing only, see ``fused_check``): the first
     pass checks every row it lists for NaN, infinite and negative entries, and the
-    kernel returns None at the first bad row, before anything uses it. The rows of
+    kernel returns None at the first bad row, before a swap uses it. The rows of
     the starting medoids must have been checked by the caller.
     """
     cdef Py_ssize_t n = diss.shape[0], k = medoids.shape[0]
@@ -132,8 +132,6 @@ def fasterpam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
                         for q in range(GROUP):
                             rows[q] = &diss[cand[q if q < g else 0], 0]
                         kmb_hits_below4_avx512(rows, &seco_f[0], n, hit, cnt, checking)
-                        if bad:
-                            break
                         kmb_change_of_hits4(rows, hit, cnt, &near_i[0], &near_d[0], &seco_d[0],
                                             &rloss[0], k, &ploss[0], change, bsel)
                 else:
@@ -141,8 +139,8 @@ def fasterpam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
                         change[q] = candidate_change(diss, cand[q], level, &seco_f[0], &hits[0],
                                                      &near_i[0], &near_d[0], &seco_d[0], &rloss[0],
                                                      &ploss[0], k, &bsel[q], checking)
-                    if bad:
-                        break
+                if bad:                         # a bad row was listed: no swap may use it
+                    break
                 swapped = False
                 for q in range(g):
                     if change[q] < -rel_tol * loss:
