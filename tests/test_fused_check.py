@@ -1,18 +1,22 @@
-"""FasterPAM and FastPAM1 check the matrix in their first pass (``check_rows``).
+"""Kernels that check the matrix in a pass they make anyway.
 
-Where the kernel can (float64, AVX2 or AVX-512 listings), the drivers scan only the
-start's medoid rows and the kernel's first pass checks every other row as it lists it,
-so that no separate scan of the matrix is needed. Every bad entry must still be found,
-before anything uses it, and the results must not change.
+FasterPAM and FastPAM1 (``check_rows``): where the kernel can (float64, AVX2 or
+AVX-512 listings), the drivers scan only the start's medoid rows and the kernel's
+first pass checks every other row as it lists it. BUILD (``check``): its first step
+reads every row whole, in any dtype, and checks it there. So no separate scan of the
+matrix is needed. Every bad entry must still be found, before anything uses it, and
+the results must not change.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from bench_core.algorithms._build import _first_step, build_kernel
 from conftest import mnist_diss, random_diss
 
-from bench_core.algorithms import _fasterpam, _fastpam1
+from bench_core.algorithms import _fasterpam, _fastpam1, init
+from bench_core.algorithms import build as B
 from bench_core.algorithms import pam as P
 
 LEVELS = [lvl for lvl in (1, 2) if lvl <= ("scalar", "avx2", "avx512").index(_fasterpam.compaction_level())]
@@ -113,7 +117,8 @@ def test_starts_that_read_the_matrix_get_it_checked_first(init):
 @needs_vector
 def test_fused_drivers_skip_the_separate_scan(monkeypatch):
     """With a vector listing, float64 and a given start, the drivers scan only the medoid
-    rows; float32, int64 and max_iter=0 (no kernel pass) still scan the whole matrix."""
+    rows; float32, int64 and max_iter=0 (no kernel pass) still scan the whole matrix;
+    from BUILD nothing is scanned apart (BUILD's first step checks, see below)."""
     calls = []
     real = P.check_diss
 
@@ -128,7 +133,7 @@ def test_fused_drivers_skip_the_separate_scan(monkeypatch):
     for f in (P.fasterpam, P.fastpam1):
         for args, kw, want in [((D, start), {}, ["scan=False", "rows"]),
                                ((D, 4), {"random_state": 1}, ["scan=False", "rows"]),
-                               ((D, 4), {"init": "build"}, ["scan=False", "full"]),
+                               ((D, 4), {"init": "build"}, ["scan=False"]),
                                ((D.astype(np.float32), start), {}, ["scan=False", "full"]),
                                ((np.round(D * 100).astype(np.int64), start), {}, ["scan=False", "full"]),
                                ((D, start), {"max_iter": 0}, ["scan=False", "full"])]:
@@ -159,3 +164,110 @@ def test_check_rows_refused_where_the_kernel_cannot_check():
         _kernel("fasterpam", D, [0, 5], True)
     with pytest.raises(ValueError, match="check_rows needs float64"):
         _kernel("fastpam1", D, [0, 5], True)
+
+
+def _build(D, k, check, n_threads=1):
+    med, near = np.empty(k, dtype=np.int64), np.empty(len(D))
+    evals = build_kernel(D, med, near, n_threads, check)
+    return None if evals is None else (med.tolist(), near.tobytes(), evals)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64, np.int32])
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+def test_build_finds_every_bad_entry_in_its_first_step(dtype, n_threads):
+    """BUILD with ``check``: a bad value anywhere (diagonal included; n = 37, row blocks
+    split between threads) makes the kernel return None; a clean matrix gives exactly
+    the medoids, distances and gain evaluations of the unchecked kernel."""
+    D = (random_diss(37, 3) * 50).astype(dtype)
+    clean = _build(D, 5, False, n_threads)
+    assert _build(D, 5, True, n_threads) == clean
+    values = (-2,) if D.dtype.kind == "i" else (np.nan, np.inf, -np.inf, -2.0, -1e-30)
+    missed = []
+    for value in values:
+        for r in range(37):
+            for c in range(37):
+                E = D.copy()
+                E[r, c] = value
+                if _build(E, 5, True, n_threads) is not None:
+                    missed.append((r, c, value))
+    assert not missed, missed[:10]
+
+
+def test_build_check_lets_negative_zero_pass():
+    D = random_diss(29, 1)
+    E = D.copy()
+    E[np.arange(29), np.arange(29)] = -0.0
+    E[4, 9] = E[9, 4] = -0.0
+    assert _build(E, 4, True) == _build(E, 4, False) is not None
+
+
+@pytest.mark.parametrize("bad", sorted(BAD))
+def test_build_starts_raise_the_usual_errors(bad):
+    """build(), initial_medoids(init="build") and the swap drivers from BUILD: the message
+    of the scan, for a bad entry in the first row, the middle and the last entry."""
+    value, message = BAD[bad]
+    for r, c in ((0, 0), (20, 7), (44, 44)):
+        D = random_diss(45, 2)
+        D[r, c] = value
+        for f, kw in ((B.build, {}), (init.initial_medoids, {"init": "build"}), (P.pam, {}),
+                      (P.fastpam1, {"init": "build"}), (P.fasterpam, {"init": "build"}),
+                      (P.alternating, {"init": "build"}), (P.pam, {"max_iter": 0})):
+            with pytest.raises(ValueError, match=message):
+                f(D, 3, **kw)
+
+
+def test_build_drivers_skip_the_separate_scan(monkeypatch):
+    """build() and initial_medoids(init="build") leave the scan to the kernel; the scan
+    runs only for the message once the kernel has found a bad entry."""
+    calls = []
+    real = B.check_diss
+
+    def spy(D, **kw):
+        calls.append("scan=False" if kw.get("scan") is False else "full")
+        return real(D, **kw)
+
+    monkeypatch.setattr(B, "check_diss", spy)
+    monkeypatch.setattr(init, "check_diss", spy)
+    D = mnist_diss(300)
+    for call in (lambda D: B.build(D, 5), lambda D: init.initial_medoids(D, 5, "build")):
+        calls.clear()
+        call(D)
+        assert calls == ["scan=False"]
+        E = D.copy()
+        E[100, 7] = np.nan
+        calls.clear()
+        with pytest.raises(ValueError, match="NaN"):
+            call(E)
+        assert calls == ["scan=False", "full"]
+    calls.clear()
+    init.initial_medoids(D, 5, "random", random_state=0)
+    assert calls == ["full"]
+    with pytest.raises(ValueError, match="scanned=False needs init='build'"):
+        init.checked_initial_medoids(D, 5, "random", scanned=False)
+
+
+def test_build_checked_row_sums_take_the_same_additions():
+    """The float64 sums with the check (one SSE2 loop, build_gain.h) are those of
+    ``_row_sum`` bit for bit, on values whose sum depends on the order of the additions
+    (magnitudes from 1e-8 to 1e8; n = 1..13 and 61 for every tail of both halves)."""
+    rng = np.random.default_rng(4)
+    for n in [*range(1, 14), 61]:
+        D = 10.0 ** rng.uniform(-8, 8, size=(n, n))
+        checked, flags = _first_step(D, True)
+        plain, _ = _first_step(D, False)
+        assert flags == 0
+        assert checked.tobytes() == plain.tobytes(), n
+        for i in range(n):  # the definition: four partial sums on each side of the diagonal
+            want = 0.0
+            for lo, hi in ((0, i), (i + 1, n)):
+                s = [0.0] * 4
+                full = lo + (hi - lo) // 4 * 4
+                for o in range(lo, full):
+                    s[(o - lo) % 4] += D[i, o]
+                for o in range(full, hi):
+                    s[0] += D[i, o]
+                want += (s[0] + s[1]) + (s[2] + s[3])
+            assert checked[i] == want, (n, i)
+        E = D.copy()
+        E[n - 1, n // 2] = -1.0
+        assert _first_step(E, True)[1] == 2

@@ -25,6 +25,7 @@ import numpy as np
 from cython.parallel cimport prange
 
 from ._common cimport dissim_t
+from ._scan cimport scan_entries
 
 cdef extern from "build_gain.h":
     enum: KMB_HAVE_GAIN_SSE2
@@ -32,6 +33,14 @@ cdef extern from "build_gain.h":
                        Py_ssize_t lo, Py_ssize_t hi, double* g) noexcept nogil
     void kmb_gain4_f32(const float** rows, const double* near,
                        Py_ssize_t lo, Py_ssize_t hi, double* g) noexcept nogil
+    void kmb_gain4_f64_avx2(const double** rows, const double* near,
+                            Py_ssize_t lo, Py_ssize_t hi, double* g) noexcept nogil
+    void kmb_gain4_f32_avx2(const float** rows, const double* near,
+                            Py_ssize_t lo, Py_ssize_t hi, double* g) noexcept nogil
+    int kmb_gain_level() noexcept nogil
+    void kmb_gain_limit(int level) noexcept nogil
+    double kmb_sum_check_f64(const double* x, Py_ssize_t lo, Py_ssize_t hi,
+                             int* flags) noexcept nogil
 
 
 cdef enum:
@@ -54,12 +63,31 @@ cdef inline double _row_sum(const dissim_t* row, Py_ssize_t lo, Py_ssize_t hi) n
     return (s0 + s1) + (s2 + s3)
 
 
+cdef inline double _first_step_row(const dissim_t* row, Py_ssize_t i, Py_ssize_t n,
+                                   bint check, int* flags) noexcept nogil:
+    """The sum of row i without its diagonal entry, and with ``check`` the flags of the
+    whole row: in the same loop for float64 (build_gain.h, the same additions as
+    ``_row_sum``), else by ``scan_entries`` in a second pass while the row is in cache."""
+    cdef double s
+    if dissim_t is double:
+        if KMB_HAVE_GAIN_SSE2 and check:
+            s = kmb_sum_check_f64(row, 0, i, flags) + kmb_sum_check_f64(row, i + 1, n, flags)
+            if check:
+                flags[0] |= scan_entries(row + i, 1)
+            return s
+    s = _row_sum(row, 0, i) + _row_sum(row, i + 1, n)
+    if check:
+        flags[0] |= scan_entries(row, n)
+    return s
+
+
 cdef inline double _gain(const dissim_t* row, const double* near,
                          Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
     """sum of max(near[o] - row[o], 0) over o in [lo, hi), four partial sums.
 
     The definition: float64 and float32 rows take the same additions, four rows at a
-    time, in SSE2 registers (``_gains``, build_gain.h) where the compiler targets x86-64.
+    time, in SSE2 or AVX2 registers (``_gains``, build_gain.h) where the compiler targets
+    x86-64.
     """
     cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, t0, t1, t2, t3
     cdef Py_ssize_t o = lo
@@ -90,14 +118,32 @@ cdef inline void _gains(const dissim_t[:, ::1] diss, const Py_ssize_t* idx, Py_s
         for q in range(4):
             rows[q] = &diss[idx[q if q < m else 0], 0]
         if dissim_t is double:
-            kmb_gain4_f64(rows, near, 0, n, g)
+            if kmb_gain_level():
+                kmb_gain4_f64_avx2(rows, near, 0, n, g)
+            else:
+                kmb_gain4_f64(rows, near, 0, n, g)
         elif dissim_t is float:
-            kmb_gain4_f32(rows, near, 0, n, g)
+            if kmb_gain_level():
+                kmb_gain4_f32_avx2(rows, near, 0, n, g)
+            else:
+                kmb_gain4_f32(rows, near, 0, n, g)
     else:
         for q in range(m):
             g[q] = _gain(&diss[idx[q], 0], near, 0, n)
     for q in range(m):
         bound[idx[q]] = g[q]
+
+
+def _limit_gain_level(int level):
+    """Testing/benchmark switch: the highest vector level of the gains (0 SSE2, 1 AVX2)."""
+    kmb_gain_limit(level)
+
+
+def gain_level():
+    """The vector level of BUILD's gains on this CPU: "scalar", "sse2" or "avx2"."""
+    if not KMB_HAVE_GAIN_SSE2:
+        return "scalar"
+    return ("sse2", "avx2")[kmb_gain_level()]
 
 
 def _gain_rows(const dissim_t[:, ::1] diss, const Py_ssize_t[::1] rows, const double[::1] near):
@@ -110,11 +156,27 @@ def _gain_rows(const dissim_t[:, ::1] diss, const Py_ssize_t[::1] rows, const do
     return out[np.asarray(rows)]
 
 
+def _first_step(const dissim_t[:, ::1] diss, bint check):
+    """Testing: BUILD's first step, the row sums without the diagonal, and the OR of the flags."""
+    cdef Py_ssize_t i, n = diss.shape[0]
+    cdef int flags = 0
+    out = np.empty(n)
+    cdef double[::1] sums = out
+    for i in range(n):
+        sums[i] = _first_step_row(&diss[i, 0], i, n, check, &flags)
+    return out, flags
+
+
 def build_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
                  long long[::1] medoids,          # OUT (k,)
                  double[::1] near,                # OUT (n,) distance to the nearest medoid
-                 int n_threads=1):
+                 int n_threads=1, bint check=False, Py_ssize_t batch_size=BATCH):
     """PAM BUILD; returns the number of gain evaluations (rows read after the first step).
+
+    ``check``: the first step, which reads every row whole for the row sums, also
+    checks its entries (``scan_entries``, while the row is in cache) and returns None
+    before any choice if one is NaN, infinite or negative; the caller then scans the
+    matrix for the message. So a driver reads the matrix once less.
 
     Threads split the row sums of the first step and the gains of the second
     (2 n^2 reads) and each batch of stale candidates of the lazy steps; every
@@ -126,15 +188,24 @@ def build_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
     cdef long long[::1] stamp = np.zeros(n, dtype=np.int64)     # step of bound[i]; -1: medoid
     cdef Py_ssize_t[::1] heap = np.empty(n, dtype=np.intp)      # candidates, best bound on top
     cdef Py_ssize_t[::1] every = np.arange(n, dtype=np.intp)
-    cdef Py_ssize_t batch[BATCH]
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    cdef Py_ssize_t[::1] batch = np.empty(batch_size, dtype=np.intp)
     cdef Py_ssize_t i, o, l, c, q, nb, h = 0, evals = 0
     cdef double best
     cdef const dissim_t* row
+    cdef int flags = 0
+    cdef int[::1] rowflags = np.zeros(n if check else 1, dtype=np.intc)
     with nogil:
         # first medoid: smallest total dissimilarity (ties: lowest index)
         for i in prange(n, schedule="static", num_threads=n_threads):
-            bound[i] = (_row_sum(&diss[i, 0], 0, i)
-                        + _row_sum(&diss[i, 0], i + 1, n))
+            bound[i] = _first_step_row(&diss[i, 0], i, n, check, &rowflags[i])
+        if check:
+            for i in range(n):
+                flags |= rowflags[i]
+    if flags:
+        return None
+    with nogil:
         c = 0
         best = 0.0
         for i in range(n):
@@ -162,7 +233,7 @@ def build_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
             while stamp[heap[0]] != l:
                 # take the stale candidates from the top, re-evaluate them, put them back
                 nb = 0
-                while nb < BATCH and h > 0 and stamp[heap[0]] != l:
+                while nb < batch_size and h > 0 and stamp[heap[0]] != l:
                     batch[nb] = heap[0]
                     nb += 1
                     h -= 1

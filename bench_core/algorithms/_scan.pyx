@@ -9,29 +9,11 @@ message) is only looked up when a flag is set.
 
 from cython.parallel cimport prange
 
-from ._common cimport dissim_t
-
-
-cdef extern from "matrix_scan.h":
-    int kmb_scan_double(const double* x, Py_ssize_t n) noexcept nogil
-    int kmb_scan_float(const float* x, Py_ssize_t n) noexcept nogil
-    int kmb_scan_int(const int* x, Py_ssize_t n) noexcept nogil
-    int kmb_scan_longlong(const long long* x, Py_ssize_t n) noexcept nogil
+# scan_entries and dissim_t: _scan.pxd
 
 
 cdef enum:
     ROWS = 64  # rows per block of the threaded scan
-
-
-cdef inline int _scan(const dissim_t* x, Py_ssize_t n) noexcept nogil:
-    if dissim_t is double:
-        return kmb_scan_double(x, n)
-    elif dissim_t is float:
-        return kmb_scan_float(x, n)
-    elif dissim_t is int:
-        return kmb_scan_int(x, n)
-    else:
-        return kmb_scan_longlong(x, n)
 
 
 def scan_matrix(const dissim_t[:, ::1] diss,   # IN (n, m)
@@ -45,7 +27,7 @@ def scan_matrix(const dissim_t[:, ::1] diss,   # IN (n, m)
     with nogil:
         for b in prange(nblk, schedule="static", num_threads=n_threads):
             hi = (b + 1) * ROWS if (b + 1) * ROWS < n else n
-            flags |= _scan(&diss[b * ROWS, 0], (hi - b * ROWS) * m)
+            flags |= scan_entries(&diss[b * ROWS, 0], (hi - b * ROWS) * m)
     return flags
 
 
@@ -59,5 +41,5 @@ def scan_rows(const dissim_t[:, ::1] diss,    # IN (n, m)
         return 0
     with nogil:
         for q in prange(r, schedule="static", num_threads=n_threads):
-            flags |= _scan(&diss[rows[q], 0], m)
+            flags |= scan_entries(&diss[rows[q], 0], m)
     return flags

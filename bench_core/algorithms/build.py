@@ -53,15 +53,21 @@ def build(diss, k: int, *, n_threads: int = 1) -> ClusteringResult:
         ``loss``, ``labels`` (0..k-1), ``medoids``, ``n_iter``, ``n_swap``, ``converged``.
     """
     n_threads = check_positive_int(n_threads, name="n_threads")
-    return checked_build(check_diss(diss, n_threads=n_threads), k, n_threads)
+    return checked_build(check_diss(diss, n_threads=n_threads, scan=False), k, n_threads,
+                         scanned=False)
 
 
-def checked_build(D: np.ndarray, k: int, n_threads: int = 1) -> ClusteringResult:
-    """:func:`build` for a matrix that ``check_diss`` has already passed."""
+def checked_build(D: np.ndarray, k: int, n_threads: int = 1, *,
+                  scanned: bool = True) -> ClusteringResult:
+    """:func:`build` for a matrix that ``check_diss`` has passed; ``scanned=False``: it has
+    not scanned its entries (``scan=False``), BUILD's first step checks them instead."""
     k = check_k(k, D.shape[0])
     med = np.empty(k, dtype=np.int64)
     near = np.empty(D.shape[0], dtype=np.float64)
-    evals = build_kernel(D, med, near, n_threads)
+    evals = build_kernel(D, med, near, n_threads, not scanned)
+    if evals is None:  # a bad entry: the scan names it
+        check_diss(D, n_threads=n_threads)
+        raise RuntimeError("build: the kernel's input check and the scan of the matrix disagree")
     res = _result(D, med, n_threads=n_threads, n_iter=1, n_swap=0, converged=True)
     res.extras.update(algorithm="build", gain_evaluations=int(evals))
     return res

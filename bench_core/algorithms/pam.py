@@ -51,9 +51,10 @@ def _start(diss, medoids, init, random_state, max_iter, tol, n_threads=1, kernel
     n_threads, check_rows).
 
     The matrix is scanned for NaN, infinite and negative entries here, unless
-    ``kernel_module`` (``_fasterpam`` or ``_fastpam1``) can check the rows in its first
-    pass (``fused_check``) and nothing reads the matrix before the kernel: then only
-    the start's medoid rows are scanned here and ``check_rows`` is True.
+    the start is BUILD, whose first step checks every row, or ``kernel_module``
+    (``_fasterpam`` or ``_fastpam1``) can check the rows in its first pass
+    (``fused_check``) and nothing reads the matrix before the kernel: then only the
+    start's medoid rows are scanned here and ``check_rows`` is True.
     """
     n_threads = check_positive_int(n_threads, name="n_threads")
     D = check_diss(diss, n_threads=n_threads, scan=False)
@@ -73,10 +74,12 @@ def _start(diss, medoids, init, random_state, max_iter, tol, n_threads=1, kernel
     # the kernel runs (see _run) and is the first to read the matrix beyond the start's rows
     check_rows = (kernel_module is not None and kernel_module.fused_check(D) and max_iter > 0
                   and 1 < k < n and (not given_k or init in ("random", "first")))
-    if not check_rows:
+    build_checks = given_k and init == "build"  # BUILD's first step reads and checks every row
+    if not (check_rows or build_checks):
         check_diss(D, n_threads=n_threads)
     if given_k:
-        med = checked_initial_medoids(D, k, init, random_state, n_threads=n_threads)
+        med = checked_initial_medoids(D, k, init, random_state, n_threads=n_threads,
+                                      scanned=not build_checks)
     med = np.array(med, dtype=np.int64)  # the kernels update it in place: always our copy
     if check_rows:
         check_diss(D, n_threads=n_threads, rows=med)
