@@ -113,6 +113,23 @@ def test_build_vector_gains_are_the_scalar_definition(gain_level):
             assert all(o == outs[0] for o in outs), (n, k)
 
 
+def test_build_batches_do_not_change_the_medoids():
+    """Lazy BUILD takes the same medoids whatever the batch of stale candidates
+    (1: one at a time, up to more than n), with more evaluations for larger batches."""
+    from bench_core.algorithms._build import build_kernel
+
+    D = mnist_diss(400)
+    outs, evals = [], []
+    for batch in (1, 3, 8, 64, 1000):
+        med, near = np.empty(20, dtype=np.int64), np.empty(400)
+        evals.append(build_kernel(D, med, near, 2, False, batch))
+        outs.append((med.tolist(), near.tobytes()))
+    assert all(o == outs[0] for o in outs)
+    assert evals == sorted(evals) and evals[0] < evals[-1]
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        build_kernel(D, med, near, 1, False, 0)
+
+
 def _gain_definition(row, near):
     """BUILD's gain as _build._gain defines it: four sequential partial sums (entry o
     to sum o % 4 of the full groups, the tail to sum 0), then (s0 + s1) + (s2 + s3)."""

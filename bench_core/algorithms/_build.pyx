@@ -72,8 +72,7 @@ cdef inline double _first_step_row(const dissim_t* row, Py_ssize_t i, Py_ssize_t
     if dissim_t is double:
         if KMB_HAVE_GAIN_SSE2 and check:
             s = kmb_sum_check_f64(row, 0, i, flags) + kmb_sum_check_f64(row, i + 1, n, flags)
-            if check:
-                flags[0] |= scan_entries(row + i, 1)
+            flags[0] |= scan_entries(row + i, 1)
             return s
     s = _row_sum(row, 0, i) + _row_sum(row, i + 1, n)
     if check:
@@ -174,9 +173,13 @@ def build_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
     """PAM BUILD; returns the number of gain evaluations (rows read after the first step).
 
     ``check``: the first step, which reads every row whole for the row sums, also
-    checks its entries (``scan_entries``, while the row is in cache) and returns None
-    before any choice if one is NaN, infinite or negative; the caller then scans the
-    matrix for the message. So a driver reads the matrix once less.
+    checks its entries (in the same loop for float64, else ``scan_entries`` while the
+    row is in cache) and returns None before any choice if one is NaN, infinite or
+    negative; the caller then scans the matrix for the message. So a driver reads the
+    matrix once less.
+
+    ``batch_size``: stale candidates re-evaluated together in a lazy step (for
+    measurements; the medoids do not depend on it, the number of evaluations does).
 
     Threads split the row sums of the first step and the gains of the second
     (2 n^2 reads) and each batch of stale candidates of the lazy steps; every

@@ -13,7 +13,8 @@
 #define KMB_BUILD_GAIN_H
 
 #include <stddef.h>
-#include <string.h>
+
+#include "matrix_scan.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <emmintrin.h>
@@ -120,6 +121,8 @@ static void kmb_gain_limit(int level) {
  * adds, so the integer tests fill otherwise idle slots: the check costs no second pass. */
 static inline double kmb_sum_check_f64(const double *x, Py_ssize_t lo, Py_ssize_t hi,
                                        int *flags) {
+    /* the constants of kmb_scan_double: |x| as bits, and |x| + to_sign >= 2^63 iff x is
+     * NaN or infinite; x < 0 iff the sign bit of u & (|x| + abs) is set */
     const __m128i abs = _mm_set1_epi64x(0x7fffffffffffffffLL);
     const __m128i to_sign = _mm_set1_epi64x((long long)(0x8000000000000000ULL - 0x7ff0000000000000ULL));
     __m128d s01 = _mm_setzero_pd(), s23 = _mm_setzero_pd();
@@ -141,17 +144,10 @@ static inline double kmb_sum_check_f64(const double *x, Py_ssize_t lo, Py_ssize_
     _mm_storeu_pd(s + 2, s23);
     _mm_storeu_si128((__m128i *)b, bad);
     _mm_storeu_si128((__m128i *)m, neg);
-    b[0] |= b[1];
-    m[0] |= m[1];
-    for (; o < hi; o++) {
-        unsigned long long u, a;
-        memcpy(&u, x + o, sizeof u);
-        a = u & 0x7fffffffffffffffULL;
-        b[0] |= a + (0x8000000000000000ULL - 0x7ff0000000000000ULL);
-        m[0] |= u & (a + 0x7fffffffffffffffULL);
+    *flags |= (int)((b[0] | b[1]) >> 63) | ((int)((m[0] | m[1]) >> 63) << 1)
+              | kmb_scan_double(x + o, hi - o);
+    for (; o < hi; o++)
         s[0] += x[o];
-    }
-    *flags |= (int)(b[0] >> 63) | ((int)(m[0] >> 63) << 1);
     return (s[0] + s[1]) + (s[2] + s[3]);
 }
 #else
