@@ -15,7 +15,7 @@ import pytest
 from bench_core.algorithms._build import _first_step, build_kernel
 from conftest import mnist_diss, random_diss
 
-from bench_core.algorithms import _fasterpam, _fastpam1, init
+from bench_core.algorithms import _fasterpam, _fastpam1, init, msc
 from bench_core.algorithms import build as B
 from bench_core.algorithms import pam as P
 
@@ -211,7 +211,9 @@ def test_build_starts_raise_the_usual_errors(bad):
         D[r, c] = value
         for f, kw in ((B.build, {}), (init.initial_medoids, {"init": "build"}), (P.pam, {}),
                       (P.fastpam1, {"init": "build"}), (P.fasterpam, {"init": "build"}),
-                      (P.alternating, {"init": "build"}), (P.pam, {"max_iter": 0})):
+                      (P.alternating, {"init": "build"}), (P.pam, {"max_iter": 0}),
+                      (msc.fastmsc, {"init": "build"}), (msc.fastermsc, {"init": "build"}),
+                      (msc.pamsil, {"init": "build"}), (msc.dynmsc, {"init": "build"})):
             with pytest.raises(ValueError, match=message):
                 f(D, 3, **kw)
 
@@ -242,6 +244,11 @@ def test_build_drivers_skip_the_separate_scan(monkeypatch):
     calls.clear()
     init.initial_medoids(D, 5, "random", random_state=0)
     assert calls == ["full"]
+    monkeypatch.setattr(msc, "check_diss", spy)
+    for kw, want in (({"init": "build"}, ["scan=False"]), ({"init": "random"}, ["full"])):
+        calls.clear()
+        msc.fastmsc(D, 5, max_iter=1, **kw)
+        assert calls == want, kw
     with pytest.raises(ValueError, match="scanned=False needs init='build'"):
         init.checked_initial_medoids(D, 5, "random", scanned=False)
 
