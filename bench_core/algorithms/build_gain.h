@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 
+#include "cpu_level.h"
 #include "matrix_scan.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -97,21 +98,13 @@ static void kmb_gain4_f32_avx2(const float *const *rows, const double *near,
 }
 #undef KMB_GAIN4_AVX2_BODY
 
-/* The level of the gains: -1 not decided yet, 0 SSE2, 1 AVX2 (where the CPU has it). */
-static int kmb_gain_level_now = -1;
+/* The level of the gains: 0 SSE2, 1 AVX2 (where the CPU has it and the cap allows it). */
 static int kmb_gain_level_cap = 1;   /* the highest level allowed (tests lower it) */
 static int kmb_gain_level(void) {
-    if (kmb_gain_level_now < 0) {
-        __builtin_cpu_init();
-        kmb_gain_level_now = __builtin_cpu_supports("avx2") ? 1 : 0;
-        if (kmb_gain_level_now > kmb_gain_level_cap)
-            kmb_gain_level_now = kmb_gain_level_cap;
-    }
-    return kmb_gain_level_now;
+    return kmb_cpu_level() >= 1 && kmb_gain_level_cap >= 1;
 }
 static void kmb_gain_limit(int level) {
     kmb_gain_level_cap = level;
-    kmb_gain_level_now = -1;
 }
 
 /* BUILD's first step: the sum of x[lo:hi) in the order of _build._row_sum (four partial

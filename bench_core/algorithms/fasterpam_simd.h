@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "cpu_level.h"
+
 /* bound32[o] = the smallest float32 >= bound[o] (+inf for +inf or beyond the range),
  * for bound[o] >= 0 (distances; NaN is rejected before). The next float32 above a
  * non-negative f is the one whose bits are one more (FLT_MAX + 1 ulp is +inf), so
@@ -242,23 +244,15 @@ static void kmb_hits_below4_avx512(const double *const *rows, const float *bound
 }
 #undef KMB_BAD8
 
-/* -1: not decided yet; otherwise the level in use (0 scalar, 1 AVX2, 2 AVX-512). */
-static int kmb_simd = -1;
+/* The level in use (0 scalar, 1 AVX2, 2 AVX-512): the CPU's, at most the cap. */
 static int kmb_simd_cap = 2;             /* the highest level allowed (tests lower it) */
 static int kmb_simd_level(void) {
-    if (kmb_simd < 0) {
-        __builtin_cpu_init();
-        kmb_simd = (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) ? 2
-                   : __builtin_cpu_supports("avx2") ? 1 : 0;
-        if (kmb_simd > kmb_simd_cap)
-            kmb_simd = kmb_simd_cap;
-    }
-    return kmb_simd;
+    int level = kmb_cpu_level();
+    return level < kmb_simd_cap ? level : kmb_simd_cap;
 }
 /* Tests and benchmarks: use at most `level` from now on (each extension has its own copy). */
 static void kmb_simd_limit(int level) {
     kmb_simd_cap = level;
-    kmb_simd = -1;
 }
 static Py_ssize_t kmb_hits_below_simd(int level, const double *row, const float *bound,
                                       Py_ssize_t n, int *hits, int *bad) {
@@ -267,8 +261,6 @@ static Py_ssize_t kmb_hits_below_simd(int level, const double *row, const float 
 }
 #else
 #define KMB_HAVE_SIMD_PATH 0
-static int kmb_simd = 0;
-static int kmb_simd_cap = 0;
 static int kmb_simd_level(void) { return 0; }
 static void kmb_simd_limit(int level) { (void)level; }
 static Py_ssize_t kmb_hits_below_simd(int level, const double *row, const float *bound,
