@@ -243,14 +243,21 @@ def test_build_drivers_skip_the_separate_scan(monkeypatch):
         assert calls == ["scan=False", "full"]
     calls.clear()
     init.initial_medoids(D, 5, "random", random_state=0)
-    assert calls == ["full"]
+    assert calls == ["scan=False", "full"]
     monkeypatch.setattr(msc, "check_diss", spy)
-    for kw, want in (({"init": "build"}, ["scan=False"]), ({"init": "random"}, ["full"])):
+    for medoids, kw, want in ((5, {"init": "build"}, ["scan=False"]),
+                              (5, {"init": "random"}, ["scan=False", "full"]),
+                              (np.array([1, 50, 99, 150, 290]), {}, ["scan=False", "full"])):
         calls.clear()
-        msc.fastmsc(D, 5, max_iter=1, **kw)
+        msc.fastmsc(D, medoids, max_iter=1, **kw)
         assert calls == want, kw
-    with pytest.raises(ValueError, match="scanned=False needs init='build'"):
-        init.checked_initial_medoids(D, 5, "random", scanned=False)
+    for name in ("first", "random", "k-medoids++", "lab"):  # check=True: a scan first
+        E = D.copy()
+        E[7, 100] = -1.0
+        calls.clear()
+        with pytest.raises(ValueError, match="negative"):
+            init.checked_initial_medoids(E, 5, name, random_state=0, check=True)
+        assert calls == ["full"], name
 
 
 def test_build_checked_row_sums_take_the_same_additions():

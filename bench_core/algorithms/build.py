@@ -54,17 +54,17 @@ def build(diss, k: int, *, n_threads: int = 1) -> ClusteringResult:
     """
     n_threads = check_positive_int(n_threads, name="n_threads")
     return checked_build(check_diss(diss, n_threads=n_threads, scan=False), k, n_threads,
-                         scanned=False)
+                         check=True)
 
 
 def checked_build(D: np.ndarray, k: int, n_threads: int = 1, *,
-                  scanned: bool = True) -> ClusteringResult:
-    """:func:`build` for a matrix that ``check_diss`` has passed; ``scanned=False``: it has
-    not scanned its entries (``scan=False``), BUILD's first step checks them instead."""
+                  check: bool = False) -> ClusteringResult:
+    """:func:`build` for a matrix that ``check_diss`` has passed; ``check``: its entries
+    have not been checked yet (``scan=False``), BUILD's first step checks them."""
     k = check_k(k, D.shape[0])
     med = np.empty(k, dtype=np.int64)
     near = np.empty(D.shape[0], dtype=np.float64)
-    evals = build_kernel(D, med, near, n_threads, not scanned)
+    evals = build_kernel(D, med, near, n_threads, check)
     if evals is None:  # a bad entry: the scan names it
         check_diss(D, n_threads=n_threads)
         raise RuntimeError("build: the kernel's input check and the scan of the matrix disagree")

@@ -30,26 +30,26 @@ def initial_medoids(diss, k: int, init: str = "random", random_state=None, *,
                     n_threads: int = 1) -> np.ndarray:
     """k distinct row indices (int64) to start a k-medoids algorithm from."""
     check_choice(init, INITS, name="init")
-    D = check_diss(diss, n_threads=n_threads, scan=init != "build")  # BUILD checks in its first step
-    return checked_initial_medoids(D, k, init, random_state, n_threads=n_threads,
-                                   scanned=init != "build")
+    D = check_diss(diss, n_threads=n_threads, scan=False)
+    return checked_initial_medoids(D, k, init, random_state, n_threads=n_threads, check=True)
 
 
 def checked_initial_medoids(D: np.ndarray, k: int, init: str, random_state=None, *,
-                            n_threads: int = 1, scanned: bool = True) -> np.ndarray:
-    """:func:`initial_medoids` for a matrix that ``check_diss`` has already passed
-    (the drivers check it once, in one pass, and start from here). ``scanned=False``
-    (``init="build"`` only): its entries are not checked yet, BUILD's first step does it."""
+                            n_threads: int = 1, check: bool = False) -> np.ndarray:
+    """:func:`initial_medoids` for a matrix that ``check_diss`` has passed (the drivers
+    check it once, in one pass, and start from here). ``check``: its entries have not
+    been checked yet (``scan=False``); BUILD checks them in its first step, which reads
+    every row, and the other inits scan the matrix first."""
     check_choice(init, INITS, name="init")
-    if not scanned and init != "build":
-        raise ValueError(f"scanned=False needs init='build', whose first step checks the matrix; got {init!r}")
     n = D.shape[0]
     k = check_k(k, n)
+    if check and init != "build":
+        check_diss(D, n_threads=n_threads)
     if init == "first":
         return np.arange(k, dtype=np.int64)
     if init == "build":
         from .build import checked_build
-        return checked_build(D, k, n_threads, scanned=scanned).medoids
+        return checked_build(D, k, n_threads, check=check).medoids
     rng = rng_for(random_state, n, k)  # an int seed: the harness's one start (bench_core.start)
     if init == "random":
         return np.sort(rng.choice(n, size=k, replace=False)).astype(np.int64)

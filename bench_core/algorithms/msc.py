@@ -42,20 +42,22 @@ from .init import INITS, checked_initial_medoids
 from .silhouette import medoid_silhouette
 
 
-def _start(D: np.ndarray, medoids, init: str, random_state, n_threads: int = 1, *,
-           scanned: bool = True) -> np.ndarray:
-    """Initial medoids: an explicit array (copied, it is modified), or k and an init
-    (``scanned=False``: BUILD, which checks the matrix in its first step)."""
+def _start(D: np.ndarray, medoids, init: str, random_state, n_threads: int = 1) -> np.ndarray:
+    """Initial medoids: an explicit array (copied, it is modified), or k and an init; and
+    the check of the matrix's entries (``D`` comes unscanned): BUILD makes it in its first
+    step, else a scan."""
     n = D.shape[0]
     check_choice(init, INITS, name="init")
     if isinstance(medoids, numbers.Integral) and not isinstance(medoids, bool):
         k = check_k(medoids, n, name="k (medoids)")
         med = checked_initial_medoids(D, k, init, random_state=random_state, n_threads=n_threads,
-                                      scanned=scanned)
+                                      check=True)
         return np.array(med, dtype=np.int64)
     if isinstance(medoids, bool | float | str) or medoids is None:
         raise ValueError(f"medoids must be k (an int) or an array of initial medoids, got {medoids!r}")
-    return check_medoids(medoids, n).copy()
+    med = check_medoids(medoids, n).copy()
+    check_diss(D, n_threads=n_threads)
+    return med
 
 
 def _single(D: np.ndarray, med: np.ndarray, extra_key: str = "medoid_silhouette") -> ClusteringResult:
@@ -75,12 +77,9 @@ def _result(D, med, labels, ms: float, n_iter: int, n_swap: int, max_iter: int,
 
 def _prepare(diss, medoids, max_iter, init, random_state, n_threads=1):
     n_threads = check_positive_int(n_threads, name="n_threads")
-    # BUILD reads and checks every row in its first step: no separate scan before it
-    build_checks = (isinstance(medoids, numbers.Integral) and not isinstance(medoids, bool)
-                    and init == "build")
-    D = check_diss(diss, n_threads=n_threads, scan=not build_checks)
+    D = check_diss(diss, n_threads=n_threads, scan=False)  # _start checks the entries
     max_iter = check_positive_int(max_iter, name="max_iter", minimum=0)
-    med = _start(D, medoids, init, random_state, n_threads, scanned=not build_checks)
+    med = _start(D, medoids, init, random_state, n_threads)
     return D, med, max_iter, n_threads
 
 

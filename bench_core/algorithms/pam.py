@@ -74,12 +74,11 @@ def _start(diss, medoids, init, random_state, max_iter, tol, n_threads=1, kernel
     # the kernel runs (see _run) and is the first to read the matrix beyond the start's rows
     check_rows = (kernel_module is not None and kernel_module.fused_check(D) and max_iter > 0
                   and 1 < k < n and (not given_k or init in ("random", "first")))
-    build_checks = given_k and init == "build"  # BUILD's first step reads and checks every row
-    if not (check_rows or build_checks):
-        check_diss(D, n_threads=n_threads)
-    if given_k:
+    if given_k:  # the start checks the matrix (BUILD in its first step) unless the kernel will
         med = checked_initial_medoids(D, k, init, random_state, n_threads=n_threads,
-                                      scanned=not build_checks)
+                                      check=not check_rows)
+    elif not check_rows:
+        check_diss(D, n_threads=n_threads)
     med = np.array(med, dtype=np.int64)  # the kernels update it in place: always our copy
     if check_rows:
         check_diss(D, n_threads=n_threads, rows=med)
