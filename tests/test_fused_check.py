@@ -76,6 +76,29 @@ def test_every_bad_entry_outside_the_start_rows_is_found(level, name, n_threads,
 
 @needs_vector
 @pytest.mark.parametrize("level", LEVELS, indirect=True)
+@pytest.mark.parametrize("four", [False, True], ids=["one row", "four rows"])
+def test_every_listing_checks_every_entry(level, four):
+    """Each vector listing, alone and (AVX-512) in its group of four, flags a bad value
+    at any position of rows of 1 to 40 entries (every tail of every step width), and
+    only there; the kernels reach the one-row AVX-512 listing rarely (a group of one)."""
+    if four and level < 2:
+        pytest.skip("the group listing is AVX-512's")
+    for n in range(1, 41):
+        rows = np.random.default_rng(n).random((4, n)) + 0.5
+        bound = _fasterpam._round_up_f32(np.full(n, 1.0))
+        assert not _fasterpam._listing_flags(rows, bound, four).any()
+        for r in range(4):
+            for c in range(n):
+                for value in (np.nan, np.inf, -np.inf, -2.0):
+                    E = rows.copy()
+                    E[r, c] = value
+                    flags = _fasterpam._listing_flags(E, bound, four)
+                    want = np.ones(4, bool) if four else np.arange(4) == r
+                    assert (flags == want).all(), (n, r, c, value)
+
+
+@needs_vector
+@pytest.mark.parametrize("level", LEVELS, indirect=True)
 @pytest.mark.parametrize("name", ["fasterpam", "fastpam1"])
 def test_negative_zero_is_not_flagged(level, name):
     D = random_diss(29, 1)

@@ -26,7 +26,7 @@ from ._common cimport dissim_t, do_swap, nearest_two, removal_loss
 # swap_change_of_hits); elsewhere the scalar loop of _common.hits_below. All take
 # the same swaps.
 from ._simd cimport (candidate_change, kmb_change_of_hits4, kmb_hits_below4_avx512,
-                    kmb_round_up_f32, kmb_simd_level, kmb_simd_limit)
+                    kmb_hits_below_simd, kmb_round_up_f32, kmb_simd_level, kmb_simd_limit)
 
 
 def _limit_compaction(int level):
@@ -47,6 +47,34 @@ def _round_up_f32(const double[::1] bound):
     if bound.shape[0]:
         kmb_round_up_f32(&bound[0], bound.shape[0], &o[0])
     return out
+
+
+def _listing_flags(const double[:, ::1] rows, const float[::1] bound, bint four):
+    """Testing: the input-check flag of each row's listing at the current level (vector
+    levels only), one row at a time or (``four``, AVX-512) in the group of four rows
+    that holds it (rows.shape[0] a multiple of 4)."""
+    cdef Py_ssize_t r, n = rows.shape[1], m = rows.shape[0]
+    cdef int level = kmb_simd_level()
+    cdef int bad
+    cdef Py_ssize_t cnt[GROUP]
+    cdef const double* grp[GROUP]
+    cdef int* hit[GROUP]
+    if level == 0 or (four and level < 2) or (four and m % GROUP):
+        raise ValueError("no such listing here")
+    hits = np.empty(GROUP * n + 8, dtype=np.intc)
+    cdef int[::1] h = hits
+    flags = np.zeros(m, dtype=bool)
+    for r in range(m):
+        bad = 0
+        if four:
+            for q in range(GROUP):
+                grp[q] = &rows[r // GROUP * GROUP + q, 0]
+                hit[q] = &h[q * n]
+            kmb_hits_below4_avx512(grp, &bound[0], n, hit, cnt, &bad)
+        else:
+            kmb_hits_below_simd(level, &rows[r, 0], &bound[0], n, &h[0], &bad)
+        flags[r] = bad != 0
+    return flags
 
 
 def compaction_level():

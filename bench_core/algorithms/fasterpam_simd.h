@@ -19,8 +19,9 @@
  * infinity or a negative entry (-0.0 is not), with two compares of each vector they
  * load anyway: the first pass of a kernel reads every row this way, so the input
  * check needs no pass of its own (the listing waits on memory; the compares ride
- * along). The lists are the same either way; each body is compiled twice, with and
- * without the compares (always_inline with a constant `check`).
+ * along); the tails, shorter than a vector, go through the scan's kmb_scan_double.
+ * The lists are the same either way; each body is compiled twice, with and without
+ * the compares (always_inline with a constant `check`).
  */
 #ifndef KMB_FASTERPAM_SIMD_H
 #define KMB_FASTERPAM_SIMD_H
@@ -29,6 +30,7 @@
 #include <string.h>
 
 #include "cpu_level.h"
+#include "matrix_scan.h"
 
 /* bound32[o] = the smallest float32 >= bound[o] (+inf for +inf or beyond the range),
  * for bound[o] >= 0 (distances; NaN is rejected before). The next float32 above a
@@ -103,9 +105,6 @@ static const int kmb_compress4[16][4] = {
     {0,0,0,0},{0,0,0,0},{1,0,0,0},{0,1,0,0},{2,0,0,0},{0,2,0,0},{1,2,0,0},{0,1,2,0},
     {3,0,0,0},{0,3,0,0},{1,3,0,0},{0,1,3,0},{2,3,0,0},{0,2,3,0},{1,2,3,0},{0,1,2,3}};
 
-/* 1 if x is NaN, infinite or negative (-0.0 is not): the scalar form of the checks. */
-#define KMB_BAD(x) (!((x) >= 0.0) | ((x) == __builtin_inf()))
-
 __attribute__((target("avx2"), always_inline))
 static inline Py_ssize_t kmb_hits_below_avx2_impl(const double *row, const float *bound,
                                                   Py_ssize_t n, int *hits, const int check,
@@ -125,14 +124,12 @@ static inline Py_ssize_t kmb_hits_below_avx2_impl(const double *row, const float
                                        _mm_loadu_si128((const __m128i *)kmb_compress4[m])));
         c += __builtin_popcount((unsigned)m);
     }
+    if (check)   /* the tail: the input check's own scan */
+        *bad |= (_mm256_movemask_pd(flag) != 0) | (kmb_scan_double(row + o, n - o) != 0);
     for (; o < n; o++) {
         hits[c] = (int)o;
         c += row[o] < bound[o];
-        if (check)
-            *bad |= KMB_BAD(row[o]);
     }
-    if (check)
-        *bad |= _mm256_movemask_pd(flag) != 0;
     return c;
 }
 /* NAME(row, bound, n, hits, bad): the listing of NAME_impl compiled for TARGET, checking
@@ -172,14 +169,12 @@ static inline Py_ssize_t kmb_hits_below_avx512_impl(const double *row, const flo
         c += __builtin_popcount((unsigned)m1);
         idx = _mm256_add_epi32(idx, eight);
     }
+    if (check)   /* the tail: the input check's own scan */
+        *bad |= (flag != 0) | (kmb_scan_double(row + o, n - o) != 0);
     for (; o < n; o++) {
         hits[c] = (int)o;
         c += row[o] < bound[o];
-        if (check)
-            flag |= KMB_BAD(row[o]);
     }
-    if (check)
-        *bad |= flag != 0;
     return c;
 }
 KMB_LISTING("avx512f,avx512vl", kmb_hits_below_avx512)
@@ -217,15 +212,15 @@ static inline void kmb_hits_below4_avx512_impl(const double *const *rows, const 
         c3 += __builtin_popcount((unsigned)m3);
         idx = _mm256_add_epi32(idx, eight);
     }
+    if (check)   /* the tails: the input check's own scan */
+        for (int r = 0; r < 4; r++)
+            flag |= kmb_scan_double(rows[r] + o, n - o);
     for (; o < n; o++) {
         hits[0][c0] = hits[1][c1] = hits[2][c2] = hits[3][c3] = (int)o;
         c0 += rows[0][o] < bound[o];
         c1 += rows[1][o] < bound[o];
         c2 += rows[2][o] < bound[o];
         c3 += rows[3][o] < bound[o];
-        if (check)
-            flag |= KMB_BAD(rows[0][o]) | KMB_BAD(rows[1][o]) | KMB_BAD(rows[2][o])
-                    | KMB_BAD(rows[3][o]);
     }
     c[0] = c0;
     c[1] = c1;

@@ -23,8 +23,14 @@
 #else
 #define KMB_SCAN_CLONES
 #endif
+/* Each includer uses the scans of its own dtypes only. */
+#if defined(__GNUC__)
+#define KMB_SCAN_UNUSED __attribute__((unused))
+#else
+#define KMB_SCAN_UNUSED
+#endif
 
-static KMB_SCAN_CLONES int kmb_scan_double(const double *x, ptrdiff_t n) {
+static KMB_SCAN_CLONES KMB_SCAN_UNUSED int kmb_scan_double(const double *x, ptrdiff_t n) {
     const uint64_t sign = 0x8000000000000000ULL, abs = ~sign;
     const uint64_t to_sign = sign - 0x7ff0000000000000ULL;  /* a + this >= 2^63 iff a >= mask */
     uint64_t bad = 0, neg = 0;
@@ -38,7 +44,7 @@ static KMB_SCAN_CLONES int kmb_scan_double(const double *x, ptrdiff_t n) {
     return (int)((bad & sign) != 0) | ((int)((neg & sign) != 0) << 1);
 }
 
-static KMB_SCAN_CLONES int kmb_scan_float(const float *x, ptrdiff_t n) {
+static KMB_SCAN_CLONES KMB_SCAN_UNUSED int kmb_scan_float(const float *x, ptrdiff_t n) {
     const uint32_t sign = 0x80000000U, abs = ~sign;
     const uint32_t to_sign = sign - 0x7f800000U;
     uint32_t bad = 0, neg = 0;
@@ -52,13 +58,13 @@ static KMB_SCAN_CLONES int kmb_scan_float(const float *x, ptrdiff_t n) {
     return (int)((bad & sign) != 0) | ((int)((neg & sign) != 0) << 1);
 }
 
-static KMB_SCAN_CLONES int kmb_scan_int(const int *x, ptrdiff_t n) {
+static KMB_SCAN_CLONES KMB_SCAN_UNUSED int kmb_scan_int(const int *x, ptrdiff_t n) {
     int acc = 0;
     for (ptrdiff_t i = 0; i < n; i++) acc |= x[i];
     return (acc < 0) << 1;
 }
 
-static KMB_SCAN_CLONES int kmb_scan_longlong(const long long *x, ptrdiff_t n) {
+static KMB_SCAN_CLONES KMB_SCAN_UNUSED int kmb_scan_longlong(const long long *x, ptrdiff_t n) {
     long long acc = 0;
     for (ptrdiff_t i = 0; i < n; i++) acc |= x[i];
     return (acc < 0) << 1;
