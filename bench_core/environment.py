@@ -31,6 +31,38 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def cpu_id(cpuinfo: str | None = None) -> str | None:
+    """``"family 26 model 2 stepping 1"``: the x86 CPU's identification from ``/proc/cpuinfo``.
+
+    A VM's model name can be generic ("AMD EPYC" for both Zen 4 and Zen 5 hosts), so
+    the record keeps this too, and machines differ when it does. None elsewhere.
+    """
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return None
+    fields: dict[str, str] = {}
+    for line in cpuinfo.splitlines():
+        if not line.strip():
+            if fields:
+                break  # the first processor's block only
+            continue
+        key, sep, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    parts = [(name, fields.get(key)) for name, key in
+             (("family", "cpu family"), ("model", "model"), ("stepping", "stepping"))]
+    if not all(v and v.isdigit() for _, v in parts):
+        return None
+    return " ".join(f"{name} {v}" for name, v in parts)
+
+
+def cpu_name(rec: dict[str, Any]) -> str:
+    """The CPU of a record for captions: its model name and, if recorded, its identification."""
+    model = rec.get("cpu_model") or "unknown CPU"
+    return f"{model} ({rec['cpu_id']})" if rec.get("cpu_id") else model
+
+
 def package_versions() -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for name in PACKAGES:
@@ -103,6 +135,7 @@ def _static_record() -> dict[str, Any]:
         "machine": platform.machine(),
         "hostname": platform.node(),
         "cpu_model": cpu_model(),
+        "cpu_id": cpu_id(),
         "cpu_count": os.cpu_count(),
         "affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "memory_gb": round(_mem_total() / 2**30, 1) if _mem_total() else None,
@@ -131,25 +164,28 @@ def record(*, gpu: bool = False) -> dict[str, Any]:
 
 
 def machine_key(rec: dict[str, Any]) -> tuple:
-    """The hardware a record was taken on: CPU model, logical cores, cores usable, memory, architecture.
+    """The hardware a record was taken on: CPU model and identification, logical cores, cores
+    usable, memory, architecture.
 
     Timings are compared only between rows whose records share this key
     (:func:`bench_core.report.tables.add_machines`): identical nodes of a cluster
-    count as one machine, anything else as another. Software versions are not
-    part of it (they are listed with each report).
+    count as one machine, anything else as another (a record without the CPU's
+    identification, from before it was kept, differs from one with it). Software
+    versions are not part of it (they are listed with each report).
     """
-    return (rec.get("cpu_model"), rec.get("cpu_count"), rec.get("affinity"), rec.get("memory_gb"),
-            rec.get("machine"))
+    return (rec.get("cpu_model"), rec.get("cpu_id"), rec.get("cpu_count"), rec.get("affinity"),
+            rec.get("memory_gb"), rec.get("machine"))
 
 
 def machine_label(rec: dict[str, Any], hosts: list[str] | None = None) -> str:
-    """``"AMD EPYC, 2 cores, 23.5 GB (host vm)"``: the machine of a record, for table titles."""
+    """``"AMD EPYC (family 26 model 2 stepping 1), 2 cores, 23.5 GB (host vm)"``: the machine
+    of a record, for table titles."""
     hosts = sorted(set(hosts or [rec.get("hostname") or "?"]))
     cores = rec.get("cpu_count")
     usable = rec.get("affinity")
     core_txt = f"{cores} cores" + (f" ({usable} usable)" if usable and usable != cores else "")
     shown = ", ".join(hosts[:3]) + (f" and {len(hosts) - 3} more" if len(hosts) > 3 else "")
-    return (f"{rec.get('cpu_model') or 'unknown CPU'}, {core_txt}, {rec.get('memory_gb')} GB "
+    return (f"{cpu_name(rec)}, {core_txt}, {rec.get('memory_gb')} GB "
             f"(host{'s' if len(hosts) > 1 else ''} {shown})")
 
 
@@ -161,5 +197,5 @@ def summary_line(rec: dict[str, Any] | None = None) -> str:
     gpu = rec.get("gpu") or {}
     named = (f", GPU {gpu['name']} (driver {gpu.get('driver')}, torch {gpu.get('torch')}, CUDA {gpu.get('cuda')})"
              if gpu.get("available") and gpu.get("name") else "")
-    return (f"{rec['cpu_model']} ({rec['cpu_count']} cores){named}, Python {rec['python']}, numpy {p.get('numpy')}, "
+    return (f"{cpu_name(rec)}, {rec['cpu_count']} cores{named}, Python {rec['python']}, numpy {p.get('numpy')}, "
             f"kmedoids {p.get('kmedoids')}, scikit-learn {p.get('scikit-learn')}, kmbench {commit}")

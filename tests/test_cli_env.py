@@ -12,7 +12,7 @@ import pytest
 
 from bench_core import input_checks as v
 from bench_core.cli import main
-from bench_core.environment import record, summary_line
+from bench_core.environment import cpu_id, machine_key, machine_label, record, summary_line
 from bench_core.result import ClusteringResult
 
 
@@ -41,6 +41,37 @@ def test_env_record(capsys):
     assert rec["packages"]["numpy"].startswith("2.")
     assert any(t["user_api"] == "blas" for t in rec["threads"])
     assert "numpy 2." in summary_line(record())
+
+
+ZEN4 = """processor\t: 0
+vendor_id\t: AuthenticAMD
+cpu family\t: 25
+model\t\t: 17
+model name\t: AMD EPYC
+stepping\t: 1
+
+processor\t: 1
+vendor_id\t: AuthenticAMD
+cpu family\t: 99
+model\t\t: 99
+model name\t: AMD EPYC
+stepping\t: 9
+"""
+
+
+def test_cpu_id_tells_cpus_with_one_model_name_apart():
+    assert cpu_id(ZEN4) == "family 25 model 17 stepping 1"  # the first processor's block
+    assert cpu_id(ZEN4.replace("cpu family\t: 25", "cpu family\t: 26")) == "family 26 model 17 stepping 1"
+    assert cpu_id("processor : 0\nmodel name : ARMv8\n") is None  # no x86 fields: not guessed
+    assert cpu_id("cpu family : 6\nmodel : 1a\nstepping : 2\n") is None
+    base = {"cpu_model": "AMD EPYC", "cpu_count": 2, "affinity": 2, "memory_gb": 23.5, "machine": "x86_64",
+            "hostname": "vm"}
+    zen4, zen5 = ({**base, "cpu_id": f"family {f} model 2 stepping 1"} for f in (25, 26))
+    assert len({machine_key(r) for r in (base, zen4, zen5, dict(zen5))}) == 3
+    assert machine_label(zen5).startswith("AMD EPYC (family 26 model 2 stepping 1), 2 cores")
+    assert machine_label(base).startswith("AMD EPYC, 2 cores")
+    here = record()
+    assert here["cpu_id"] == cpu_id() and (here["cpu_id"] or "") in summary_line(here)
 
 
 def test_console_script_runs():
