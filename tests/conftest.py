@@ -42,3 +42,16 @@ def random_diss(n: int, seed: int = 0, *, ties: bool = False, dtype=np.float64) 
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(12345)
+
+
+@pytest.fixture(params=[0, 1], ids=["sse2", "avx2"])
+def gain_level(request):
+    """BUILD's gains and checked first step limited to SSE2 or AVX2 for one test (skipped
+    where the CPU lacks it)."""
+    from bench_core.algorithms import _build
+
+    if ("scalar", "sse2", "avx2").index(_build.gain_level()) < request.param + 1:
+        pytest.skip(f"this CPU or build has no {request.node.callspec.id} gains")
+    _build._limit_gain_level(request.param)
+    yield request.param
+    _build._limit_gain_level(1)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from bench_core.algorithms._build import _first_step, build_kernel
+from bench_core.algorithms._scan import scan_matrix
 from conftest import mnist_diss, random_diss
 
 from bench_core.algorithms import _fasterpam, _fastpam1, init, msc
@@ -283,10 +284,11 @@ def test_build_drivers_skip_the_separate_scan(monkeypatch):
         assert calls == ["full"], name
 
 
-def test_build_checked_row_sums_take_the_same_additions():
-    """The float64 sums with the check (one SSE2 loop, build_gain.h) are those of
+def test_build_checked_row_sums_take_the_same_additions(gain_level):
+    """The float64 sums with the check (one SSE2 or AVX2 loop, build_gain.h) are those of
     ``_row_sum`` bit for bit, on values whose sum depends on the order of the additions
-    (magnitudes from 1e-8 to 1e8; n = 1..13 and 61 for every tail of both halves)."""
+    (magnitudes from 1e-8 to 1e8; n = 1..13 and 61 for every tail of both halves), and
+    their flags those of the input check's scan for each kind of bad entry anywhere."""
     rng = np.random.default_rng(4)
     for n in [*range(1, 14), 61]:
         D = 10.0 ** rng.uniform(-8, 8, size=(n, n))
@@ -308,3 +310,10 @@ def test_build_checked_row_sums_take_the_same_additions():
         E = D.copy()
         E[n - 1, n // 2] = -1.0
         assert _first_step(E, True)[1] == 2
+    D = rng.random((13, 13)) + 0.5
+    for value in (np.nan, -np.nan, np.inf, -np.inf, -1.0, -1e-300, -0.0):
+        for r in range(13):
+            for c in range(13):
+                E = D.copy()
+                E[r, c] = value
+                assert _first_step(E, True)[1] == scan_matrix(E), (value, r, c)

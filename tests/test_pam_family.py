@@ -144,18 +144,6 @@ def _gain_definition(row, near):
     return (s[0] + s[1]) + (s[2] + s[3])
 
 
-@pytest.fixture(params=[0, 1], ids=["sse2", "avx2"])
-def gain_level(request):
-    """BUILD's gains limited to SSE2 or AVX2 for one test (skipped where the CPU lacks it)."""
-    from bench_core.algorithms import _build
-
-    if ("scalar", "sse2", "avx2").index(_build.gain_level()) < request.param + 1:
-        pytest.skip(f"this CPU or build has no {request.node.callspec.id} gains")
-    _build._limit_gain_level(request.param)
-    yield request.param
-    _build._limit_gain_level(1)
-
-
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_build_gains_add_in_the_defined_order(dtype, gain_level):
     """The vector gains (SSE2 and AVX2) are bit for bit the scalar definition on values

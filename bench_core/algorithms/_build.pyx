@@ -41,6 +41,8 @@ cdef extern from "build_gain.h":
     void kmb_gain_limit(int level) noexcept nogil
     double kmb_sum_check_f64(const double* x, Py_ssize_t lo, Py_ssize_t hi,
                              int* flags) noexcept nogil
+    double kmb_sum_check_f64_avx2(const double* x, Py_ssize_t lo, Py_ssize_t hi,
+                                  int* flags) noexcept nogil
 
 
 cdef enum:
@@ -66,12 +68,17 @@ cdef inline double _row_sum(const dissim_t* row, Py_ssize_t lo, Py_ssize_t hi) n
 cdef inline double _first_step_row(const dissim_t* row, Py_ssize_t i, Py_ssize_t n,
                                    bint check, int* flags) noexcept nogil:
     """The sum of row i without its diagonal entry, and with ``check`` the flags of the
-    whole row: in the same loop for float64 (build_gain.h, the same additions as
-    ``_row_sum``), else by ``scan_entries`` in a second pass while the row is in cache."""
+    whole row: in the same loop for float64 (build_gain.h in SSE2 or AVX2 at the gains'
+    level, the same additions as ``_row_sum``), else by ``scan_entries`` in a second
+    pass while the row is in cache."""
     cdef double s
     if dissim_t is double:
         if KMB_HAVE_GAIN_SSE2 and check:
-            s = kmb_sum_check_f64(row, 0, i, flags) + kmb_sum_check_f64(row, i + 1, n, flags)
+            if kmb_gain_level():
+                s = (kmb_sum_check_f64_avx2(row, 0, i, flags)
+                     + kmb_sum_check_f64_avx2(row, i + 1, n, flags))
+            else:
+                s = kmb_sum_check_f64(row, 0, i, flags) + kmb_sum_check_f64(row, i + 1, n, flags)
             flags[0] |= scan_entries(row + i, 1)
             return s
     s = _row_sum(row, 0, i) + _row_sum(row, i + 1, n)
@@ -134,7 +141,8 @@ cdef inline void _gains(const dissim_t[:, ::1] diss, const Py_ssize_t* idx, Py_s
 
 
 def _limit_gain_level(int level):
-    """Testing/benchmark switch: the highest vector level of the gains (0 SSE2, 1 AVX2)."""
+    """Testing/benchmark switch: the highest vector level of the gains and of the checked
+    first step (0 SSE2, 1 AVX2)."""
     kmb_gain_limit(level)
 
 
