@@ -48,7 +48,7 @@ def cpu_id(cpuinfo: str | None = None) -> str | None:
             if fields:
                 break  # the first processor's block only
             continue
-        key, sep, value = line.partition(":")
+        key, _, value = line.partition(":")
         fields.setdefault(key.strip(), value.strip())
     parts = [(name, fields.get(key)) for name, key in
              (("family", "cpu family"), ("model", "model"), ("stepping", "stepping"))]
