@@ -101,16 +101,16 @@ def threads(D10, starts, q, kmedoids, repeat):
     calls = {f"ours {t}": (lambda t=t: pam.pam(D, start, max_iter=2, n_threads=t)) for t in (1, 2)}
     if kmedoids:
         calls["kmedoids"] = lambda: kmedoids.pam(D, start, max_iter=2)  # no n_cpu in 0.5
-    compare("PAM SWAP n=2000 k=20 (2 iter)", calls, repeat)
+    compare(f"PAM SWAP n={len(D)} k=20 (2 iter)", calls, repeat)
 
     D = np.ascontiguousarray(D10[:5000 // q, :5000 // q])
     start = starts["fastpam1"]
     calls = {f"ours {t}": (lambda t=t: pam.fastpam1(D, start, max_iter=2, n_threads=t)) for t in (1, 2)}
     if kmedoids:
         calls["kmedoids"] = lambda: kmedoids.fastpam1(D, start, max_iter=2)
-    compare("FastPAM1 n=5000 k=100 (2 iter)", calls, repeat)
+    compare(f"FastPAM1 n={len(D)} k=100 (2 iter)", calls, repeat)
     calls = {f"ours {t}": (lambda t=t: pam.build(D, 100, n_threads=t)) for t in (1, 2)}
-    compare("BUILD n=5000 k=100", calls, repeat)
+    compare(f"BUILD n={len(D)} k=100", calls, repeat)
 
     labels = pam.fasterpam(D10, 10, random_state=0).labels
     med = pam.fasterpam(D10, 10, random_state=0).medoids
@@ -129,7 +129,7 @@ def threads(D10, starts, q, kmedoids, repeat):
     D = np.ascontiguousarray(D10[:5000 // q, :5000 // q])
     start = starts["fastmsc"]
     calls = {f"ours {t}": (lambda t=t: msc.fastmsc(D, start, max_iter=2, n_threads=t)) for t in (1, 2)}
-    compare("FastMSC n=5000 k=10 (2 iter)", calls, repeat)
+    compare(f"FastMSC n={len(D)} k=10 (2 iter)", calls, repeat)
 
 
 class _Reads:
