@@ -74,6 +74,13 @@ def raise_for_diss(arr: np.ndarray, flags: int, *, name: str = "diss") -> None:
                          f"{arr.max()}); expected dissimilarities small enough to add up")
 
 
+def raise_kernel_found_bad(D: np.ndarray, algorithm: str, *, n_threads: int = 1) -> None:
+    """A kernel that checked the entries of ``D`` on its own pass found a bad one: raise
+    the scan's message, which names it (a RuntimeError if the scan finds none)."""
+    check_diss(D, n_threads=n_threads)
+    raise RuntimeError(f"{algorithm}: the kernel's input check and the scan of the matrix disagree")
+
+
 def check_points(X, *, name: str = "X", dtype=None) -> np.ndarray:
     """Validate a data matrix (n, d): finite, 2-D, non-empty; float32/float64."""
     X = np.asarray(X)

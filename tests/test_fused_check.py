@@ -16,6 +16,7 @@ from bench_core.algorithms._build import _first_step, build_kernel
 from bench_core.algorithms._scan import scan_matrix
 from conftest import mnist_diss, random_diss
 
+from bench_core import input_checks
 from bench_core.algorithms import _fasterpam, _fastpam1, init, msc
 from bench_core.algorithms import build as B
 from bench_core.algorithms import pam as P
@@ -254,6 +255,7 @@ def test_build_drivers_skip_the_separate_scan(monkeypatch):
 
     monkeypatch.setattr(B, "check_diss", spy)
     monkeypatch.setattr(init, "check_diss", spy)
+    monkeypatch.setattr(input_checks, "check_diss", spy)  # raise_kernel_found_bad's scan
     D = mnist_diss(300)
     for call in (lambda D: B.build(D, 5), lambda D: init.initial_medoids(D, 5, "build")):
         calls.clear()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..input_checks import check_diss, check_k, check_positive_int
+from ..input_checks import check_diss, check_k, check_positive_int, raise_kernel_found_bad
 from ..result import ClusteringResult
 from ._build import build_kernel
 from ._common import assign_nearest
@@ -66,8 +66,7 @@ def checked_build(D: np.ndarray, k: int, n_threads: int = 1, *,
     near = np.empty(D.shape[0], dtype=np.float64)
     evals = build_kernel(D, med, near, n_threads, check)
     if evals is None:  # a bad entry: the scan names it
-        check_diss(D, n_threads=n_threads)
-        raise RuntimeError("build: the kernel's input check and the scan of the matrix disagree")
+        raise_kernel_found_bad(D, "build", n_threads=n_threads)
     res = _result(D, med, n_threads=n_threads, n_iter=1, n_swap=0, converged=True)
     res.extras.update(algorithm="build", gain_evaluations=int(evals))
     return res

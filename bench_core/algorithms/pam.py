@@ -33,6 +33,7 @@ from ..input_checks import (
     check_medoids,
     check_positive_int,
     check_random_state,
+    raise_kernel_found_bad,
 )
 from ..result import ClusteringResult
 from . import _fasterpam, _fastpam1
@@ -111,8 +112,7 @@ def _run(kernel, D, med, max_iter, rel_tol, name, *extra, n_threads=1,
             kw["check_rows"] = True
         out = kernel(D, med, *extra, max_iter, rel_tol, labels, **kw)
         if out is None:  # the kernel found a bad row: the full scan names what is wrong
-            check_diss(D, n_threads=n_threads)
-            raise RuntimeError(f"{name}: the kernel's input check and the scan of the matrix disagree")
+            raise_kernel_found_bad(D, name, n_threads=n_threads)
         loss, n_iter, n_swap, converged = out
         res = _result(D, med, labels, n_threads=n_threads, n_iter=int(n_iter),
                       n_swap=int(n_swap), converged=bool(converged))
