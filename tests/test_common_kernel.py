@@ -36,6 +36,48 @@ def test_assign_matches_oracle(dtype, ties):
         assert loss(D, med) == total
 
 
+def _nearest_two_oracle(D, medoids):
+    """Nearest and second-nearest medoid positions by the rule of ``nearest_two``: the
+    first listed among equals, except that a medoid is its own nearest."""
+    n, k = D.shape[0], len(medoids)
+    near, seco = np.zeros(n, dtype=int), np.full(n, -1)
+    for o in range(n):
+        own = [i for i in range(k) if medoids[i] == o]
+        rest = sorted((i for i in range(k) if i not in own[-1:]), key=lambda i: (D[medoids[i], o], i))
+        order = own[-1:] + rest
+        near[o] = order[0]
+        if k > 1:
+            seco[o] = order[1]
+    return near, seco
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int32, np.int64])
+def test_nearest_two_matches_oracle_for_any_thread_count(dtype):
+    """The swap kernels' start (nearest and second-nearest medoid, the loss) is the
+    oracle's, and the same bits for 1, 2 and 3 threads (each takes a range of points)."""
+    for seed, (n, k) in enumerate(((200, 1), (200, 2), (257, 9), (450, 30))):
+        D = random_diss(n, seed, ties=True)
+        if np.dtype(dtype).kind == "i":
+            D = np.round(D * 10)
+        D = D.astype(dtype)
+        med = np.random.default_rng(seed).choice(n, k, replace=False).astype(np.int64)
+        outs = []
+        for nt in (1, 2, 3):
+            ni, nd = np.empty(n, np.intc), np.empty(n)
+            si, sd = np.empty(n, np.intc), np.empty(n)
+            total = _common.nearest_and_second(D, med, ni, nd, si, sd, nt)
+            outs.append((total.hex(), ni.tobytes(), nd.tobytes(), si.tobytes(), sd.tobytes()))
+        assert outs[1] == outs[0] and outs[2] == outs[0], (n, k)
+        near, seco = _nearest_two_oracle(D, med)
+        np.testing.assert_array_equal(ni, near)
+        np.testing.assert_array_equal(si, seco)
+        rows = np.arange(n)
+        np.testing.assert_array_equal(nd, D[med[near], rows].astype(np.float64))
+        want = D[med[seco], rows].astype(np.float64) if k > 1 else np.full(n, np.inf)
+        np.testing.assert_array_equal(sd, want)
+        assert total == float(np.cumsum(nd)[-1])   # added up in point order
+
+
 def test_medoid_keeps_its_own_cluster_on_zero_distance():
     D = np.zeros((3, 3))
     labels, total = assign(D, [2, 0])

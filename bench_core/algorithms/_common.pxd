@@ -7,6 +7,7 @@
 # Distances are stored as double whatever the matrix type (exact for float32,
 # float64, int32, and int64 up to 2**53), and losses are accumulated in double.
 
+from cython.parallel cimport prange
 from libc.math cimport INFINITY
 from libc.string cimport memcpy
 
@@ -29,29 +30,22 @@ cdef inline Py_ssize_t thread_stride(Py_ssize_t m) noexcept nogil:
     return ((m + 15) // 16 + 1) * 16
 
 
-cdef inline double nearest_two(const dissim_t[:, ::1] diss,     # IN  (n, n)
-                               const long long[::1] medoids,    # IN  (k,)
-                               int[::1] near_i,                 # OUT (n,)
-                               double[::1] near_d,              # OUT (n,)
-                               int[::1] seco_i,                 # OUT (n,) -1 when k == 1
-                               double[::1] seco_d) noexcept nogil:  # OUT (n,) +inf when k == 1
-    """Nearest and second-nearest medoid of every point; returns the loss.
-
-    Ties go to the medoid listed first, except that a medoid is always its own
-    nearest (as in kmedoids): the previous nearest then becomes the second.
-    Reads the k medoid rows sequentially.
-    """
-    cdef Py_ssize_t n = diss.shape[0], k = medoids.shape[0], o, i
-    cdef double d, total = 0.0
+cdef inline void _nearest_two_range(const dissim_t[:, ::1] diss, const long long[::1] medoids,
+                                    Py_ssize_t lo, Py_ssize_t hi, int[::1] near_i,
+                                    double[::1] near_d, int[::1] seco_i,
+                                    double[::1] seco_d) noexcept nogil:
+    """:c:func:`nearest_two` for the points lo <= o < hi (one stream per medoid row)."""
+    cdef Py_ssize_t k = medoids.shape[0], o, i
+    cdef double d
     cdef const dissim_t* row = &diss[medoids[0], 0]
-    for o in range(n):
+    for o in range(lo, hi):
         near_i[o] = 0
         near_d[o] = <double> row[o]
         seco_i[o] = -1
         seco_d[o] = INFINITY
     for i in range(1, k):
         row = &diss[medoids[i], 0]
-        for o in range(n):
+        for o in range(lo, hi):
             d = <double> row[o]
             if d < near_d[o] or o == medoids[i]:
                 seco_i[o] = near_i[o]
@@ -61,6 +55,31 @@ cdef inline double nearest_two(const dissim_t[:, ::1] diss,     # IN  (n, n)
             elif d < seco_d[o]:
                 seco_i[o] = <int> i
                 seco_d[o] = d
+
+
+cdef inline double nearest_two(const dissim_t[:, ::1] diss,     # IN  (n, n)
+                               const long long[::1] medoids,    # IN  (k,)
+                               int[::1] near_i,                 # OUT (n,)
+                               double[::1] near_d,              # OUT (n,)
+                               int[::1] seco_i,                 # OUT (n,) -1 when k == 1
+                               double[::1] seco_d,              # OUT (n,) +inf when k == 1
+                               int n_threads) noexcept nogil:
+    """Nearest and second-nearest medoid of every point; returns the loss.
+
+    Ties go to the medoid listed first, except that a medoid is always its own
+    nearest (as in kmedoids): the previous nearest then becomes the second.
+    Reads the k medoid rows sequentially; ``n_threads`` threads take one contiguous
+    range of points each, and the loss is added up afterwards in point order, so
+    the result is the same bits for any number of threads.
+    """
+    cdef Py_ssize_t n = diss.shape[0], o, t, nt = max(n_threads, 1)
+    cdef double total = 0.0
+    if nt > 1 and n >= 64 * nt:
+        for t in prange(nt, schedule="static", chunksize=1, num_threads=nt):
+            _nearest_two_range(diss, medoids, n * t // nt, n * (t + 1) // nt,
+                               near_i, near_d, seco_i, seco_d)
+    else:
+        _nearest_two_range(diss, medoids, 0, n, near_i, near_d, seco_i, seco_d)
     for o in range(n):
         total += near_d[o]
     return total

@@ -51,8 +51,9 @@ def nearest_and_second(const dissim_t[:, ::1] diss,      # IN  (n, n)
                        int[::1] near_i,                  # OUT (n,)
                        double[::1] near_d,               # OUT (n,)
                        int[::1] seco_i,                  # OUT (n,)
-                       double[::1] seco_d):              # OUT (n,)
+                       double[::1] seco_d,               # OUT (n,)
+                       int n_threads=1):
     """Python entry to :c:func:`nearest_two`: nearest and second-nearest medoids; returns the loss."""
     with nogil:
-        total = nearest_two(diss, medoids, near_i, near_d, seco_i, seco_d)
+        total = nearest_two(diss, medoids, near_i, near_d, seco_i, seco_d, n_threads)
     return total

@@ -127,7 +127,7 @@ def fasterpam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
     for q in range(GROUP):
         hit[q] = &hits[q * n]
     with nogil:
-        loss = nearest_two(diss, medoids, near_i, near_d, seco_i, seco_d)
+        loss = nearest_two(diss, medoids, near_i, near_d, seco_i, seco_d, 1)
         removal_loss(near_i, near_d, seco_d, rloss)
         if level:
             kmb_round_up_f32(&seco_d[0], n, &seco_f[0])

@@ -107,7 +107,7 @@ def fastpam1_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
     if check_rows and not level:
         raise ValueError("check_rows needs float64 and a vector listing (see fused_check)")
     with nogil:
-        loss = nearest_two(diss, medoids, near_i, near_d, seco_i, seco_d)
+        loss = nearest_two(diss, medoids, near_i, near_d, seco_i, seco_d, n_threads)
         while it < max_iter:
             it += 1
             removal_loss(near_i, near_d, seco_d, rloss)

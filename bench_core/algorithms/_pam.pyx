@@ -63,7 +63,7 @@ def pam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
     cdef double* a
     cdef bint converged = False
     with nogil:
-        loss = nearest_two(diss, medoids, near_i, near_d, seco_i, seco_d)
+        loss = nearest_two(diss, medoids, near_i, near_d, seco_i, seco_d, n_threads)
         while it < max_iter:
             it += 1
             for j in prange(n, schedule="dynamic", chunksize=4, num_threads=n_threads):
