@@ -161,6 +161,64 @@ def test_build_gains_add_in_the_defined_order(dtype, gain_level):
             assert got.tolist() == want, n
 
 
+def test_pam_vector_sums_are_the_scalar_loop():
+    """PAM SWAP's AVX2 candidate sums (16 per pass, pam_candidate.h) are bit for bit the
+    scalar loop, for every type and k from 1 to 37 (partial registers, several passes),
+    on values whose sums depend on the order of the additions, and the kernel makes the
+    same swaps."""
+    from bench_core.algorithms import _pam
+
+    if _pam.pam_level() != "avx2":
+        pytest.skip("this CPU or build has no AVX2 candidate sums")
+    rng = np.random.default_rng(5)
+    n = 61
+    X = rng.random((n, n)) * 10.0 ** rng.integers(-6, 6, (n, n))
+    mats = {np.float64: X, np.float32: X.astype(np.float32),
+            np.int32: rng.integers(0, 2**20, (n, n)).astype(np.int32),
+            np.int64: rng.integers(0, 2**40, (n, n))}
+    try:
+        for dtype, D in mats.items():
+            D = np.ascontiguousarray(D)
+            np.fill_diagonal(D, 0)
+            for k in (1, 2, 3, 4, 5, 8, 15, 16, 17, 20, 31, 32, 33, 37):
+                med = np.ascontiguousarray(rng.choice(n, k, replace=False), dtype=np.int64)
+                sums = []
+                for level in (0, 1):
+                    _pam._limit_pam_level(level)
+                    sums.append(_pam._candidate_sums(D, med))
+                np.testing.assert_array_equal(sums[1], sums[0], err_msg=f"{dtype.__name__} k={k}")
+                if k > 1:
+                    runs = []
+                    for level in (0, 1):
+                        _pam._limit_pam_level(level)
+                        r = P.pam(D, med, max_iter=3)
+                        runs.append((r.medoids.tolist(), r.loss, r.n_swap))
+                    assert runs[1] == runs[0]
+        # the values are order-sensitive: summing the float64 terms in another order
+        # (pairwise, as numpy does) changes some changes' bits
+        D, k = mats[np.float64], 5
+        med = np.arange(k, dtype=np.int64) * 7
+        _pam._limit_pam_level(1)
+        got = _pam._candidate_sums(D, med)
+        near = D[med].min(0)
+        lab = D[med].argmin(0)
+        lab[med] = np.arange(k)
+        near[med] = 0.0
+        seco = np.sort(D[med], 0)[1]
+        other = np.full((n, k), np.nan)
+        for j in set(range(n)) - set(med.tolist()):
+            o = np.arange(n) != j
+            x = np.where(D[j] < near, D[j] - near, 0.0)
+            y = np.minimum(D[j], seco) - near
+            t = np.where(lab[None, :] == np.arange(k)[:, None], y, x)[:, o]
+            other[j] = -near[j] + t.sum(1)
+        close = np.isclose(other, got, rtol=1e-9, equal_nan=True)
+        assert close.all()
+        assert (other != got)[~np.isnan(got)].any()
+    finally:
+        _pam._limit_pam_level(1)
+
+
 @pytest.mark.parametrize("name", ALL_ALGOS)
 def test_k_equals_n_and_one(name):
     D = random_diss(9, 3)

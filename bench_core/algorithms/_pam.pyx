@@ -6,12 +6,17 @@ summed over all points o separately (the original algorithm, not the FastPAM1
 decomposition), but the k sums of one candidate are accumulated together in one
 pass over the row d(j, .): for each point the per-medoid term is either the
 "o's medoid is removed" term (when m is o's nearest) or the "j is nearer" term
-(otherwise), which the compiler turns into a vectorised select over m.
+(otherwise). gcc 12 compiles that loop over m to scalar code for the x86-64 baseline
+(seen in the disassembly), the k sums loaded and stored for every point.
 
 Threads: the candidates of one iteration are split between threads, each keeps
 the best medoid of every candidate, and the best swap is then picked in
 candidate order: the first (candidate, medoid) pair of the smallest change, as
 one thread picks it. The swap itself is sequential.
+
+Where the CPU has AVX2, a candidate's k sums are kept in registers, 16 per pass over
+its row (pam_candidate.h); they take the additions of ``_pam_candidate`` in the same
+order, so the changes are the same bits.
 """
 
 import numpy as np
@@ -20,12 +25,40 @@ from cython.parallel cimport prange, threadid
 
 from ._common cimport dissim_t, do_swap, nearest_two, thread_stride
 
+cdef extern from "pam_candidate.h":
+    ctypedef long long kmb_llong
+    void kmb_pam_candidate_double(const double* row, Py_ssize_t n, Py_ssize_t j,
+                                  const int* near_i, const double* near_d,
+                                  const double* seco_d, double* acc, Py_ssize_t k) noexcept nogil
+    void kmb_pam_candidate_float(const float* row, Py_ssize_t n, Py_ssize_t j,
+                                 const int* near_i, const double* near_d,
+                                 const double* seco_d, double* acc, Py_ssize_t k) noexcept nogil
+    void kmb_pam_candidate_int(const int* row, Py_ssize_t n, Py_ssize_t j,
+                               const int* near_i, const double* near_d,
+                               const double* seco_d, double* acc, Py_ssize_t k) noexcept nogil
+    void kmb_pam_candidate_kmb_llong(const kmb_llong* row, Py_ssize_t n, Py_ssize_t j,
+                                     const int* near_i, const double* near_d,
+                                     const double* seco_d, double* acc, Py_ssize_t k) noexcept nogil
+    int kmb_pam_level() noexcept nogil
+    void kmb_pam_limit(int level) noexcept nogil
+
+
+def _limit_pam_level(int level):
+    """Testing/benchmark switch: 0 the scalar candidate loop, 1 AVX2 where the CPU has it."""
+    kmb_pam_limit(level)
+
+
+def pam_level():
+    """The candidates' sums on this CPU: "scalar" or "avx2"."""
+    return ("scalar", "avx2")[kmb_pam_level()]
+
 
 cdef inline void _pam_candidate(const dissim_t* row, Py_ssize_t n, Py_ssize_t j,
                                 const int* near_i, const double* near_d,
                                 const double* seco_d, double* acc,
                                 Py_ssize_t k) noexcept nogil:
-    """acc[m] = loss change of swapping medoid m with candidate j (all m at once)."""
+    """acc[m] = loss change of swapping medoid m with candidate j (all m at once): the
+    definition, and the path where the CPU lacks AVX2."""
     cdef Py_ssize_t o, m
     cdef int ni
     cdef double d, nd, x, y, start = -near_d[j]         # j itself becomes a medoid
@@ -41,6 +74,40 @@ cdef inline void _pam_candidate(const dissim_t* row, Py_ssize_t n, Py_ssize_t j,
         ni = near_i[o]
         for m in range(k):
             acc[m] += y if m == ni else x
+
+
+cdef inline void _candidate(const dissim_t* row, Py_ssize_t n, Py_ssize_t j,
+                            const int* near_i, const double* near_d, const double* seco_d,
+                            double* acc, Py_ssize_t k, int level) noexcept nogil:
+    """:c:func:`_pam_candidate` at ``level`` (0 the scalar loop, 1 AVX2, pam_candidate.h)."""
+    if not level:
+        _pam_candidate(row, n, j, near_i, near_d, seco_d, acc, k)
+    elif dissim_t is double:
+        kmb_pam_candidate_double(row, n, j, near_i, near_d, seco_d, acc, k)
+    elif dissim_t is float:
+        kmb_pam_candidate_float(row, n, j, near_i, near_d, seco_d, acc, k)
+    elif dissim_t is int:
+        kmb_pam_candidate_int(row, n, j, near_i, near_d, seco_d, acc, k)
+    else:
+        kmb_pam_candidate_kmb_llong(row, n, j, near_i, near_d, seco_d, acc, k)
+
+
+def _candidate_sums(const dissim_t[:, ::1] diss, const long long[::1] medoids):
+    """Testing: the loss change of every swap (candidate j, medoid m) from ``medoids``, as
+    the kernel's first iteration sums it at the current level; (n, k), rows of medoids NaN."""
+    cdef Py_ssize_t n = diss.shape[0], k = medoids.shape[0], j
+    cdef int[::1] near_i = np.empty(n, dtype=np.intc), seco_i = np.empty(n, dtype=np.intc)
+    cdef double[::1] near_d = np.empty(n), seco_d = np.empty(n)
+    out = np.full((n, k), np.nan)
+    cdef double[::1] acc = np.empty(thread_stride(k))
+    cdef int level = kmb_pam_level()
+    nearest_two(diss, medoids, near_i, near_d, seco_i, seco_d, 1)
+    for j in range(n):
+        if medoids[near_i[j]] == j:
+            continue
+        _candidate(&diss[j, 0], n, j, &near_i[0], &near_d[0], &seco_d[0], &acc[0], k, level)
+        out[j] = np.asarray(acc[:k])
+    return out
 
 
 def pam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
@@ -62,6 +129,7 @@ def pam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
     cdef double loss, best, newloss, bv
     cdef double* a
     cdef bint converged = False
+    cdef int level = kmb_pam_level()
     with nogil:
         loss = nearest_two(diss, medoids, near_i, near_d, seco_i, seco_d, n_threads)
         while it < max_iter:
@@ -71,7 +139,8 @@ def pam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
                     cbest[j] = 0.0
                 else:
                     a = &acc[threadid() * ts]
-                    _pam_candidate(&diss[j, 0], n, j, &near_i[0], &near_d[0], &seco_d[0], a, k)
+                    _candidate(&diss[j, 0], n, j, &near_i[0], &near_d[0], &seco_d[0], a, k,
+                               level)
                     bm = 0
                     bv = a[0]
                     for m in range(1, k):
