@@ -26,19 +26,9 @@ from cython.parallel cimport prange, threadid
 from ._common cimport dissim_t, do_swap, nearest_two, thread_stride
 
 cdef extern from "pam_candidate.h":
-    ctypedef long long kmb_llong
-    void kmb_pam_candidate_double(const double* row, Py_ssize_t n, Py_ssize_t j,
-                                  const int* near_i, const double* near_d,
-                                  const double* seco_d, double* acc, Py_ssize_t k) noexcept nogil
-    void kmb_pam_candidate_float(const float* row, Py_ssize_t n, Py_ssize_t j,
-                                 const int* near_i, const double* near_d,
-                                 const double* seco_d, double* acc, Py_ssize_t k) noexcept nogil
-    void kmb_pam_candidate_int(const int* row, Py_ssize_t n, Py_ssize_t j,
-                               const int* near_i, const double* near_d,
-                               const double* seco_d, double* acc, Py_ssize_t k) noexcept nogil
-    void kmb_pam_candidate_kmb_llong(const kmb_llong* row, Py_ssize_t n, Py_ssize_t j,
-                                     const int* near_i, const double* near_d,
-                                     const double* seco_d, double* acc, Py_ssize_t k) noexcept nogil
+    void kmb_pam_candidate(const void* row, int kind, Py_ssize_t n, Py_ssize_t j,
+                           const int* near_i, const double* near_d, const double* seco_d,
+                           double* acc, Py_ssize_t k) noexcept nogil
     int kmb_pam_level() noexcept nogil
     void kmb_pam_limit(int level) noexcept nogil
 
@@ -82,14 +72,10 @@ cdef inline void _candidate(const dissim_t* row, Py_ssize_t n, Py_ssize_t j,
     """:c:func:`_pam_candidate` at ``level`` (0 the scalar loop, 1 AVX2, pam_candidate.h)."""
     if not level:
         _pam_candidate(row, n, j, near_i, near_d, seco_d, acc, k)
-    elif dissim_t is double:
-        kmb_pam_candidate_double(row, n, j, near_i, near_d, seco_d, acc, k)
-    elif dissim_t is float:
-        kmb_pam_candidate_float(row, n, j, near_i, near_d, seco_d, acc, k)
-    elif dissim_t is int:
-        kmb_pam_candidate_int(row, n, j, near_i, near_d, seco_d, acc, k)
-    else:
-        kmb_pam_candidate_kmb_llong(row, n, j, near_i, near_d, seco_d, acc, k)
+    else:   # kind: 0 double, 1 float, 2 int, 3 long long (pam_candidate.h)
+        kmb_pam_candidate(row, 0 if dissim_t is double else 1 if dissim_t is float
+                          else 2 if dissim_t is int else 3,
+                          n, j, near_i, near_d, seco_d, acc, k)
 
 
 def _candidate_sums(const dissim_t[:, ::1] diss, const long long[::1] medoids):

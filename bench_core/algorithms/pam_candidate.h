@@ -89,19 +89,26 @@ KMB_PAM_CANDIDATE(kmb_llong)
 #undef KMB_PAM_CANDIDATE
 #undef KMB_PAM_PASS
 
+/* The entry for every matrix type: `kind` 0 double, 1 float, 2 int, 3 long long. */
+static void kmb_pam_candidate(const void *row, int kind, Py_ssize_t n, Py_ssize_t j,
+                              const int *near_i, const double *near_d, const double *seco_d,
+                              double *acc, Py_ssize_t k) {
+    switch (kind) {
+    case 0: kmb_pam_candidate_double((const double *)row, n, j, near_i, near_d, seco_d, acc, k); break;
+    case 1: kmb_pam_candidate_float((const float *)row, n, j, near_i, near_d, seco_d, acc, k); break;
+    case 2: kmb_pam_candidate_int((const int *)row, n, j, near_i, near_d, seco_d, acc, k); break;
+    default: kmb_pam_candidate_kmb_llong((const kmb_llong *)row, n, j, near_i, near_d, seco_d, acc, k);
+    }
+}
+
 #else
 #define KMB_HAVE_PAM_AVX2 0
-typedef long long kmb_llong;
-#define KMB_PAM_STUB(T)                                                                  \
-    static void kmb_pam_candidate_##T(const T *row, Py_ssize_t n, Py_ssize_t j,          \
-            const int *near_i, const double *near_d, const double *seco_d,               \
-            double *acc, Py_ssize_t k) { (void)row; (void)n; (void)j; (void)near_i;      \
-        (void)near_d; (void)seco_d; (void)acc; (void)k; }
-KMB_PAM_STUB(double)
-KMB_PAM_STUB(float)
-KMB_PAM_STUB(int)
-KMB_PAM_STUB(kmb_llong)
-#undef KMB_PAM_STUB
+static void kmb_pam_candidate(const void *row, int kind, Py_ssize_t n, Py_ssize_t j,
+                              const int *near_i, const double *near_d, const double *seco_d,
+                              double *acc, Py_ssize_t k) {
+    (void)row; (void)kind; (void)n; (void)j; (void)near_i; (void)near_d; (void)seco_d;
+    (void)acc; (void)k;   /* never called: kmb_pam_level() is 0 */
+}
 #endif
 
 /* The level of the candidates' sums: 0 the scalar loop, 1 AVX2 (where the CPU has it and
