@@ -25,17 +25,19 @@
 #include <immintrin.h>
 #define KMB_HAVE_PAM_AVX2 1
 
-/* acc[0 .. 4 NV) over the points [lo, hi) for the medoids m0 .. m0 + 4 NV. */
+/* a[0 .. NV) over the points o != j in increasing o, for the medoids m0 .. m0 + 4 NV. */
 #define KMB_PAM_PASS(T, NV)                                                              \
     __attribute__((target("avx2"), always_inline))                                      \
-    static inline void kmb_pam_pass##NV##_##T(const T *row, Py_ssize_t lo, Py_ssize_t hi,\
+    static inline void kmb_pam_pass##NV##_##T(const T *row, Py_ssize_t n, Py_ssize_t j,  \
             const int *near_i, const double *near_d, const double *seco_d,               \
             __m256d *a, Py_ssize_t m0) {                                                 \
         __m256d idx[NV];                                                                 \
         for (int r = 0; r < NV; r++)                                                     \
             idx[r] = _mm256_setr_pd((double)(m0 + 4 * r), (double)(m0 + 4 * r + 1),      \
                                     (double)(m0 + 4 * r + 2), (double)(m0 + 4 * r + 3)); \
-        for (Py_ssize_t o = lo; o < hi; o++) {                                           \
+        /* the points before j, then those after it: no test of o == j in the loop */    \
+        for (int h = 0; h < 2; h++)                                                      \
+        for (Py_ssize_t o = h ? j + 1 : 0; o < (h ? n : j); o++) {                       \
             double d = (double)row[o], nd = near_d[o], sd = seco_d[o];                   \
             double x = d < nd ? d - nd : 0.0;                                            \
             double y = (d < sd ? d : sd) - nd;                                           \
@@ -62,16 +64,11 @@
             __m256d a[4];                                                                \
             for (int r = 0; r < nv; r++)                                                 \
                 a[r] = _mm256_set1_pd(-near_d[j]);   /* j itself becomes a medoid */     \
-            /* the points before and after j: the same order as skipping o == j */       \
             switch (nv) {                                                                \
-            case 1: kmb_pam_pass1_##T(row, 0, j, near_i, near_d, seco_d, a, m0);         \
-                    kmb_pam_pass1_##T(row, j + 1, n, near_i, near_d, seco_d, a, m0); break; \
-            case 2: kmb_pam_pass2_##T(row, 0, j, near_i, near_d, seco_d, a, m0);         \
-                    kmb_pam_pass2_##T(row, j + 1, n, near_i, near_d, seco_d, a, m0); break; \
-            case 3: kmb_pam_pass3_##T(row, 0, j, near_i, near_d, seco_d, a, m0);         \
-                    kmb_pam_pass3_##T(row, j + 1, n, near_i, near_d, seco_d, a, m0); break; \
-            default: kmb_pam_pass4_##T(row, 0, j, near_i, near_d, seco_d, a, m0);        \
-                    kmb_pam_pass4_##T(row, j + 1, n, near_i, near_d, seco_d, a, m0);     \
+            case 1: kmb_pam_pass1_##T(row, n, j, near_i, near_d, seco_d, a, m0); break;  \
+            case 2: kmb_pam_pass2_##T(row, n, j, near_i, near_d, seco_d, a, m0); break;  \
+            case 3: kmb_pam_pass3_##T(row, n, j, near_i, near_d, seco_d, a, m0); break;  \
+            default: kmb_pam_pass4_##T(row, n, j, near_i, near_d, seco_d, a, m0);        \
             }                                                                            \
             for (int r = 0; r < nv; r++) {                                               \
                 double s[4];                                                             \
