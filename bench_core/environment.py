@@ -21,27 +21,13 @@ PACKAGES = (
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def cpu_id(cpuinfo: str | None = None) -> str | None:
-    """``"family 26 model 2 stepping 1"``: the x86 CPU's identification from ``/proc/cpuinfo``.
-
-    A VM's model name can be generic ("AMD EPYC" for both Zen 4 and Zen 5 hosts), so
-    the record keeps this too, and machines differ when it does. None elsewhere.
-    """
+def _cpu_fields(cpuinfo: str | None = None) -> dict[str, str]:
+    """The fields of the first processor's block of ``/proc/cpuinfo`` ({} where unreadable)."""
     if cpuinfo is None:
         try:
             cpuinfo = Path("/proc/cpuinfo").read_text()
         except OSError:
-            return None
+            return {}
     fields: dict[str, str] = {}
     for line in cpuinfo.splitlines():
         if not line.strip():
@@ -50,6 +36,21 @@ def cpu_id(cpuinfo: str | None = None) -> str | None:
             continue
         key, _, value = line.partition(":")
         fields.setdefault(key.strip(), value.strip())
+    return fields
+
+
+def cpu_model(cpuinfo: str | None = None) -> str:
+    """The CPU's model name (``/proc/cpuinfo``; the platform's name for it elsewhere)."""
+    return _cpu_fields(cpuinfo).get("model name") or platform.processor() or platform.machine()
+
+
+def cpu_id(cpuinfo: str | None = None) -> str | None:
+    """``"family 26 model 2 stepping 1"``: the x86 CPU's identification from ``/proc/cpuinfo``.
+
+    A VM's model name can be generic ("AMD EPYC" for both Zen 4 and Zen 5 hosts), so
+    the record keeps this too, and machines differ when it does. None elsewhere.
+    """
+    fields = _cpu_fields(cpuinfo)
     parts = [(name, fields.get(key)) for name, key in
              (("family", "cpu family"), ("model", "model"), ("stepping", "stepping"))]
     if not all(v and v.isdigit() for _, v in parts):

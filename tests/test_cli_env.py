@@ -12,7 +12,14 @@ import pytest
 
 from bench_core import input_checks as v
 from bench_core.cli import main
-from bench_core.environment import cpu_id, machine_key, machine_label, record, summary_line
+from bench_core.environment import (
+    cpu_id,
+    cpu_model,
+    machine_key,
+    machine_label,
+    record,
+    summary_line,
+)
 from bench_core.result import ClusteringResult
 
 
@@ -64,6 +71,7 @@ def test_cpu_id_tells_cpus_with_one_model_name_apart():
     assert cpu_id(ZEN4.replace("cpu family\t: 25", "cpu family\t: 26")) == "family 26 model 17 stepping 1"
     assert cpu_id("processor : 0\nmodel name : ARMv8\n") is None  # no x86 fields: not guessed
     assert cpu_id("cpu family : 6\nmodel : 1a\nstepping : 2\n") is None
+    assert cpu_model(ZEN4) == "AMD EPYC" and cpu_model("processor : 0\nmodel name : ARMv8\n") == "ARMv8"
     base = {"cpu_model": "AMD EPYC", "cpu_count": 2, "affinity": 2, "memory_gb": 23.5, "machine": "x86_64",
             "hostname": "vm"}
     zen4, zen5 = ({**base, "cpu_id": f"family {f} model 2 stepping 1"} for f in (25, 26))
