@@ -127,6 +127,16 @@ def gpu_info() -> dict[str, Any] | None:
     return info
 
 
+def _affinity() -> int | None:
+    """The number of CPUs in this process's affinity mask (None where the OS has none)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on: its affinity mask, else the logical cores."""
+    return _affinity() or os.cpu_count() or 1
+
+
 @functools.lru_cache(maxsize=1)
 def _static_record() -> dict[str, Any]:
     return {
@@ -138,7 +148,7 @@ def _static_record() -> dict[str, Any]:
         "cpu_model": cpu_model(),
         "cpu_id": cpu_id(),
         "cpu_count": os.cpu_count(),
-        "affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "affinity": _affinity(),
         "memory_gb": round(_mem_total() / 2**30, 1) if _mem_total() else None,
         "packages": package_versions(),
         "git": git_commit(),

@@ -156,6 +156,17 @@ def test_dry_run_prints_the_validated_plan_and_creates_nothing(fake_registry, tm
     assert _files(tmp_path) == {}
 
 
+def test_more_threads_than_cpus_is_a_warning_not_an_error(fake_registry, tmp_path, capsys, monkeypatch):
+    from bench_core import environment
+
+    monkeypatch.setattr(environment, "usable_cpus", lambda: 2)
+    rc, out, err = _run(capsys, *BASE, "--threads", "3", "--dry-run", "--name", str(tmp_path / "r.csv"))
+    assert rc == 0 and "1 runs, grid checked" in out
+    assert "warning: runs with 3 threads on the 2 CPU(s)" in err
+    rc, out, err = _run(capsys, *BASE, "--threads", "2", "--dry-run", "--name", str(tmp_path / "r.csv"))
+    assert rc == 0 and "warning" not in err
+
+
 def test_exit_0_when_all_runs_end_as_planned(fake_registry, tmp_path, capsys):
     rc, out, err = _run(capsys, *BASE, "--seeds", "2", "--name", str(tmp_path / "r.csv"))
     assert rc == 0, err

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from ..experiments.presets import PRESETS, reproduce
     from ..results_io import ResultsFile, command_line
     from ..runner.distributed import DaskUnavailable, settings_from_args
-    from .run import check_plan, error_summary
+    from .run import check_plan, error_summary, warn_oversubscribed
 
     if getattr(args, "data_dir", None):
         from ..datasets import clustbench
@@ -48,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
     grids = list(preset.grids_for(quick=args.quick, full=args.full))
     if grids:
         check_plan(grids, command="reproduce")
+        if dask is None:
+            warn_oversubscribed(grids, command="reproduce")
         results = ResultsFile.named(args.name or (f"{args.preset}-quick" if args.quick else
                                                   f"{args.preset}-full" if args.full else args.preset))
         results.lock()  # a second 'kmbench reproduce' of the same name stops here, before any write

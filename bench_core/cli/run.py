@@ -180,6 +180,23 @@ def check_plan(specs: list, command: str = "run") -> None:
         raise UsageError(f"{len(problems)} problem(s) in the grid (listed above); nothing was run or written")
 
 
+def warn_oversubscribed(specs: list, command: str = "run") -> None:
+    """Warn (stderr) when a run of a local grid asks for more threads than this process's CPUs.
+
+    The runs still run, with the same results, but their threads share the CPUs, so their
+    times do not show what that many threads would do. Not called for Dask runs, whose
+    workers may have other CPUs.
+    """
+    from ..environment import usable_cpus
+
+    usable = usable_cpus()
+    most = max((s.n_threads for s in specs), default=1)
+    if most > usable:
+        print(f"kmbench {command}: warning: runs with {most} threads on the {usable} CPU(s) this process may "
+              f"use: the threads share them, so the times will not show what {most} threads do "
+              "(the results are the same)", file=sys.stderr)
+
+
 def error_summary(rows: list[dict]) -> list[str]:
     """One line per cause of the ``error`` rows: count, the first line of the message, the entries."""
     causes: dict[str, list[str]] = {}
@@ -212,6 +229,8 @@ def run(args: argparse.Namespace) -> int:
                               connect_timeout=args.dask_timeout)
     if dask is not None and args.in_process:
         raise UsageError("--in-process cannot be combined with --dask: each Dask run is a forked child")
+    if dask is None:
+        warn_oversubscribed([spec])
     name = args.name or time.strftime("run-%Y%m%d-%H%M%S")
     results = ResultsFile.named(name)
     if args.dry_run:

@@ -62,6 +62,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .. import registry
+from ..environment import usable_cpus
 from ..results_io import ResultsFile
 from .grid import GridSpec, Run
 from .loop import DataGroup, RunSummary, base_row, open_grid, run_one, skip_reason
@@ -120,10 +121,10 @@ class DaskSettings:
 # --------------------------------------------------------------------------- settings
 
 def parse_target(text: str) -> DaskSettings:
-    """``--dask local:N`` | ``local`` (one worker per core) | ``tcp://HOST:PORT`` | ``tls://HOST:PORT``."""
+    """``--dask local:N`` | ``local`` (one worker per CPU this process may use) | ``tcp://HOST:PORT`` | ``tls://HOST:PORT``."""
     text = text.strip()
     if text == "local" or text.startswith("local:"):
-        count = text.partition(":")[2] or str(os.cpu_count() or 1)
+        count = text.partition(":")[2] or str(usable_cpus())
         try:
             n = int(count)
         except ValueError:
@@ -187,7 +188,7 @@ def load_config(source: str | os.PathLike | dict[str, Any]) -> DaskSettings:
                                                     else None),
                             security=security, config=cfg)
     if kind == "local":
-        settings.workers = number("workers", os.cpu_count() or 1, int, 1)
+        settings.workers = number("workers", usable_cpus(), int, 1)
     elif kind == "address":
         if not cfg.get("address"):
             raise ValueError(f"{where}: cluster: address needs 'address: tls://HOST:PORT'")
