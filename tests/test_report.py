@@ -199,3 +199,18 @@ def test_html_report_renders_with_figures_in_headless_chromium(report):
         assert close > 500, f"too few pixels of the figure colour {colour}: {close}"
     # and the page is not one image: the tables' text is there (dark pixels on the white page)
     assert (px.sum(axis=2) < 150).sum() > 5000
+
+
+def test_side_by_side_ratio_keeps_two_digits_below_one_tenth():
+    import pandas as pd
+
+    from bench_core.report.tables import side_by_side_table
+
+    rows = [{"status": "ok", "algorithm": "build", "implementation": impl, "dataset": "mnist", "n": 100,
+             "k": 5, "dtype": "float64", "metric": "euclidean", "n_threads": 1, "env_id": "e", "seed": 0,
+             "fit_time": t, "loss": 1.0, "medoids": "[1, 2]", "diss_time": 0.0, "silhouette": 0.1,
+             "medoid_silhouette": 0.2, "extra_rss_mb": 1.0, "peak_rss_mb": 9.0}
+            for impl, t in (("reference", 0.15), ("kmedoids", 35.0), ("sklearn_extra", 0.6))]
+    (table,) = side_by_side_table(pd.DataFrame(rows), "caption")
+    ratios = {r[1]: r[10] for r in table.rows}
+    assert ratios == {"kmedoids (Rust)": "0.0043×", "scikit-learn-extra": "0.25×"}, ratios
