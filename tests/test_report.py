@@ -201,7 +201,7 @@ def test_html_report_renders_with_figures_in_headless_chromium(report):
     assert (px.sum(axis=2) < 150).sum() > 5000
 
 
-def test_side_by_side_ratio_keeps_two_digits_below_one_tenth():
+def test_side_by_side_ratio_keeps_three_digits_below_one_tenth():
     import pandas as pd
 
     from bench_core.report.tables import side_by_side_table
@@ -213,4 +213,4 @@ def test_side_by_side_ratio_keeps_two_digits_below_one_tenth():
             for impl, t in (("reference", 0.15), ("kmedoids", 35.0), ("sklearn_extra", 0.6))]
     (table,) = side_by_side_table(pd.DataFrame(rows), "caption")
     ratios = {r[1]: r[10] for r in table.rows}
-    assert ratios == {"kmedoids (Rust)": "0.0043×", "scikit-learn-extra": "0.25×"}, ratios
+    assert ratios == {"kmedoids (Rust)": "0.00429×", "scikit-learn-extra": "0.25×"}, ratios

@@ -435,14 +435,6 @@ def status_table(df_all: pd.DataFrame, caption: str) -> list[Table]:
                   align="lllrlrl", caption=caption)]
 
 
-def _speed_ratio(t_ours: float, t_peer: float) -> str:
-    """ours / peer with two decimals, or two significant digits below 0.1 (0.0043×, not 0.00×)."""
-    if not t_peer > 0:
-        return "—"
-    r = t_ours / t_peer
-    return f"{r:.2f}×" if r >= 0.1 else f"{r:.2g}×"
-
-
 def side_by_side_table(df_all: pd.DataFrame, caption: str, ours: str = "reference") -> list[Table]:
     """Our implementation against every peer of the same algorithm, cell by cell, in one run.
 
@@ -475,7 +467,7 @@ def side_by_side_table(df_all: pd.DataFrame, caption: str, ours: str = "referenc
                      else f"{same_loss}/{len(seeds)} same loss")
             rows.append([algo_name(key[0]), impl_name(impl), key[1], f"{int(key[2]):,}", str(int(key[3])),
                          key[4], str(key[6]), str(len(seeds)), fmt(t_ours, 3), fmt(t_peer, 3),
-                         _speed_ratio(t_ours, t_peer), agree])
+                         _ratio(t_ours, t_peer), agree])
     if not rows:
         return []
     return [Table(
