@@ -145,9 +145,23 @@ def _gain_definition(row, near):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_build_gains_add_in_the_defined_order(dtype, gain_level):
-    """The vector gains (SSE2 and AVX2) are bit for bit the scalar definition on values
-    whose sum depends on the order of the additions (any other order changes some bits)."""
+@pytest.mark.parametrize("ahead", [256, 0, 3])
+def test_build_gains_add_in_the_defined_order(dtype, gain_level, ahead):
+    """The vector gains (SSE2 and AVX2, the latter with and without prefetching its rows)
+    are bit for bit the scalar definition on values whose sum depends on the order of
+    the additions (any other order changes some bits)."""
+    from bench_core.algorithms import _build
+
+    if gain_level == 0 and ahead != 256:
+        pytest.skip("the SSE2 gains do not prefetch")
+    _build._set_prefetch(ahead)
+    try:
+        _check_gains_against_definition(dtype)
+    finally:
+        _build._set_prefetch(256)
+
+
+def _check_gains_against_definition(dtype):
     from bench_core.algorithms._build import _gain_rows
 
     rng = np.random.default_rng(3)
@@ -402,7 +416,8 @@ def test_float32_bounds_round_up():
 @pytest.mark.parametrize("ties", [False, True])
 def test_vector_and_scalar_hit_lists_agree(ties):
     """The AVX-512 and AVX2 listings of affected points (float64, where the CPU has
-    them) and the scalar loop must take exactly the same swaps."""
+    them), with and without prefetching their rows, and the scalar loop must take
+    exactly the same swaps."""
     from bench_core.algorithms import _fasterpam, _fastpam1
 
     cases = [(mnist_diss(600), 10), (mnist_diss(600), 40)] + [
@@ -417,8 +432,9 @@ def test_vector_and_scalar_hit_lists_agree(ties):
             start = np.random.default_rng(k).choice(D.shape[0], k, replace=False)
             for f, module in ((P.fasterpam, _fasterpam), (P.fastpam1, _fastpam1)):
                 results = []
-                for level in (0, 1, 2):
+                for level, ahead in ((0, 0), (1, 256), (1, 0), (2, 256), (2, 0), (2, 5)):
                     module._limit_compaction(level)
+                    module._set_prefetch(ahead)
                     results.append(f(D, start))
                 scalar = results[0]
                 for vector in results[1:]:
@@ -426,5 +442,6 @@ def test_vector_and_scalar_hit_lists_agree(ties):
                     assert ((scalar.loss, scalar.n_swap, scalar.n_iter)
                             == (vector.loss, vector.n_swap, vector.n_iter))
     finally:
-        _fasterpam._limit_compaction(2)
-        _fastpam1._limit_compaction(2)
+        for module in (_fasterpam, _fastpam1):
+            module._limit_compaction(2)
+            module._set_prefetch(256)

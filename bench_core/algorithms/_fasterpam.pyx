@@ -26,12 +26,19 @@ from ._common cimport dissim_t, do_swap, nearest_two, removal_loss
 # swap_change_of_hits); elsewhere the scalar loop of _common.hits_below. All take
 # the same swaps.
 from ._simd cimport (candidate_change, kmb_change_of_hits4, kmb_hits_below4_avx512,
-                    kmb_hits_below_simd, kmb_round_up_f32, kmb_simd_level, kmb_simd_limit)
+                    kmb_hits_below_simd, kmb_round_up_f32, kmb_simd_level, kmb_simd_limit,
+                    kmb_set_prefetch)
 
 
 def _limit_compaction(int level):
     """Testing/benchmark switch: the highest vector level used (0 scalar, 1 AVX2, 2 AVX-512)."""
     kmb_simd_limit(level)
+
+
+def _set_prefetch(Py_ssize_t entries):
+    """Benchmark switch: how far ahead the vector listings prefetch their rows, in
+    entries (256 by default; 0: none). The listings are the same either way."""
+    kmb_set_prefetch(entries)
 
 
 def fused_check(diss):

@@ -112,8 +112,11 @@ static inline Py_ssize_t kmb_hits_below_avx2_impl(const double *row, const float
     Py_ssize_t o = 0, c = 0;
     const __m256d zero = _mm256_setzero_pd(), inf = _mm256_set1_pd(__builtin_inf());
     __m256d flag = _mm256_setzero_pd();
+    const Py_ssize_t ahead = kmb_prefetch_ahead;
     for (; o + 4 <= n; o += 4) {
         __m256d d = _mm256_loadu_pd(row + o);
+        if (ahead && !(o & 7))   /* a line every other step */
+            KMB_PREFETCH(row + o, ahead);
         int m = _mm256_movemask_pd(_mm256_cmp_pd(d, _mm256_cvtps_pd(_mm_loadu_ps(bound + o)),
                                                  _CMP_LT_OQ));
         if (check)
@@ -154,7 +157,12 @@ static inline Py_ssize_t kmb_hits_below_avx512_impl(const double *row, const flo
     const __m256i eight = _mm256_set1_epi32(8);
     const __m512d zero = _mm512_setzero_pd(), inf = _mm512_set1_pd(__builtin_inf());
     unsigned flag = 0;
+    const Py_ssize_t ahead = kmb_prefetch_ahead;
     for (; o + 16 <= n; o += 16) {           /* two independent compares per step */
+        if (ahead) {
+            KMB_PREFETCH(row + o, ahead);
+            KMB_PREFETCH(row + o + 8, ahead);
+        }
         __m512d d0 = _mm512_loadu_pd(row + o), d1 = _mm512_loadu_pd(row + o + 8);
         __mmask8 m0 = _mm512_cmp_pd_mask(d0, _mm512_cvtps_pd(_mm256_loadu_ps(bound + o)),
                                          _CMP_LT_OQ);
@@ -192,7 +200,11 @@ static inline void kmb_hits_below4_avx512_impl(const double *const *rows, const 
     const __m256i eight = _mm256_set1_epi32(8);
     const __m512d zero = _mm512_setzero_pd(), inf = _mm512_set1_pd(__builtin_inf());
     unsigned flag = 0;
+    const Py_ssize_t ahead = kmb_prefetch_ahead;
     for (; o + 8 <= n; o += 8) {
+        if (ahead)
+            for (int r = 0; r < 4; r++)
+                KMB_PREFETCH(rows[r] + o, ahead);
         __m512d b = _mm512_cvtps_pd(_mm256_loadu_ps(bound + o));
         __m512d d0 = _mm512_loadu_pd(rows[0] + o), d1 = _mm512_loadu_pd(rows[1] + o);
         __m512d d2 = _mm512_loadu_pd(rows[2] + o), d3 = _mm512_loadu_pd(rows[3] + o);

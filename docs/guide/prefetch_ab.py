@@ -1,0 +1,94 @@
+"""The row streams with and without software prefetch (interleaved in one process;
+MNIST test set, float64): FastPAM1 and BUILD at n = 5,000, k = 100 on 1 and 2 threads,
+FasterPAM at n = 10,000, k = 10 and 100, each beside one streaming read of its matrix.
+
+Run: ``PYTHONPATH=. python docs/guide/prefetch_ab.py [--repeat 7] [--ahead 256]``.
+FastPAM1's iteration is the call with six iterations less the call with one, over five.
+Medians are printed, and each configuration is checked to give the same result with
+and without the prefetch (it only moves loads earlier).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+from bench_core.algorithms._scan import scan_matrix
+from threadpoolctl import threadpool_limits
+
+from bench_core.algorithms import _build, _fasterpam, _fastpam1, pam
+from bench_core.datasets import get_dataset
+from bench_core.dissimilarity import dissimilarity
+
+
+def _set(ahead: int) -> None:
+    for module in (_build, _fasterpam, _fastpam1):
+        module._set_prefetch(ahead)
+
+
+def _key(res) -> tuple:
+    return (res.loss, res.medoids.tobytes(), np.asarray(res.labels).tobytes(), res.n_iter, res.n_swap)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--ahead", type=int, default=256, help="prefetch distance in entries")
+    a = ap.parse_args()
+    D10 = dissimilarity(get_dataset("mnist", 10000).X, "euclidean", np.float64)
+    D5 = np.ascontiguousarray(D10[:5000, :5000])
+    rng = np.random.default_rng(0)
+    s5 = np.sort(rng.choice(5000, 100, replace=False))
+    s10 = {k: np.sort(rng.choice(10000, k, replace=False)) for k in (10, 100)}
+    calls = {("fastpam1", nt, it): (lambda nt=nt, it=it: pam.fastpam1(D5, s5, max_iter=it, n_threads=nt))
+             for nt in (1, 2) for it in (1, 6)}
+    calls |= {("build", nt): (lambda nt=nt: pam.build(D5, 100, n_threads=nt)) for nt in (1, 2)}
+    calls |= {("fasterpam", k): (lambda k=k: pam.fasterpam(D10, s10[k])) for k in (10, 100)}
+    reads = {("read", name, nt): (lambda D=D, nt=nt: scan_matrix(D, nt))
+             for name, D in (("5000", D5), ("10000", D10)) for nt in (1, 2)}
+    times: dict = {}
+    keys: dict = {}
+    with threadpool_limits(limits=1):
+        for _ in range(a.repeat):
+            for ahead in (0, a.ahead):
+                _set(ahead)
+                for name, f in calls.items():
+                    t = time.perf_counter()
+                    out = f()
+                    times.setdefault((ahead, name), []).append(time.perf_counter() - t)
+                    keys.setdefault(name, set()).add(_key(out))
+            for name, f in reads.items():
+                t = time.perf_counter()
+                f()
+                times.setdefault(name, []).append(time.perf_counter() - t)
+    _set(256)
+    m = {key: statistics.median(v) * 1e3 for key, v in times.items()}
+    same = all(len(v) == 1 for v in keys.values())
+    print(f"medians of {a.repeat} (ms), prefetch off | {a.ahead} entries ahead; "
+          f"same results with and without: {same}")
+    for nt in (1, 2):
+        it = {ahead: (m[ahead, ("fastpam1", nt, 6)] - m[ahead, ("fastpam1", nt, 1)]) / 5
+              for ahead in (0, a.ahead)}
+        print(f"{nt} thread(s): read n=5000 {m['read', '5000', nt]:6.2f} | FastPAM1 iteration "
+              f"{it[0]:6.2f} | {it[a.ahead]:6.2f} ({it[0] / it[a.ahead]:.2f}x) | BUILD "
+              f"{m[0, ('build', nt)]:6.1f} | {m[a.ahead, ('build', nt)]:6.1f} "
+              f"({m[0, ('build', nt)] / m[a.ahead, ('build', nt)]:.2f}x)")
+    for ahead in (0, a.ahead):
+        it1 = (m[ahead, ("fastpam1", 1, 6)] - m[ahead, ("fastpam1", 1, 1)]) / 5
+        it2 = (m[ahead, ("fastpam1", 2, 6)] - m[ahead, ("fastpam1", 2, 1)]) / 5
+        print(f"2 vs 1, prefetch {ahead}: FastPAM1 iteration {it1 / it2:.2f}x, BUILD "
+              f"{m[ahead, ('build', 1)] / m[ahead, ('build', 2)]:.2f}x; read "
+              f"{m['read', '5000', 1] / m['read', '5000', 2]:.2f}x")
+    r = m["read", "10000", 1]
+    for k in (10, 100):
+        res = pam.fasterpam(D10, s10[k])
+        per = {ahead: m[ahead, ("fasterpam", k)] / res.n_iter for ahead in (0, a.ahead)}
+        print(f"FasterPAM n=10000 k={k} ({res.n_iter} passes): per pass {per[0]:6.1f} | "
+              f"{per[a.ahead]:6.1f} ms = {per[0] / r:.2f} | {per[a.ahead] / r:.2f} reads "
+              f"(one read {r:.1f} ms)")
+
+
+if __name__ == "__main__":
+    main()
