@@ -34,10 +34,11 @@ def _limit_compaction(int level):
     kmb_simd_limit(level)
 
 
-def _set_prefetch(Py_ssize_t entries):
-    """Benchmark switch: how far ahead the vector listings prefetch their rows, in
-    entries (256 by default; 0: none). The listings are the same either way."""
-    kmb_set_prefetch(entries)
+def _set_prefetch(Py_ssize_t entries=256, double min_bytes=16 * 2**20):
+    """Benchmark and test switch: how far ahead the vector listings prefetch their rows,
+    in entries (0: none), for matrices over ``min_bytes``. The listings are the same
+    either way. No arguments: the defaults."""
+    kmb_set_prefetch(entries, min_bytes)
 
 
 def fused_check(diss):

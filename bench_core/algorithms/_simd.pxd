@@ -14,7 +14,7 @@ cdef extern from "fasterpam_simd.h":
                              double* change, Py_ssize_t* best_m) noexcept nogil
     int kmb_simd_level() noexcept nogil
     void kmb_simd_limit(int level) noexcept nogil
-    void kmb_set_prefetch(Py_ssize_t entries) noexcept nogil
+    void kmb_set_prefetch(Py_ssize_t entries, double min_bytes) noexcept nogil
 
 
 from ._common cimport dissim_t, hits_below, swap_change_of_hits

@@ -63,8 +63,8 @@ static inline void kmb_gain4_f32(const float *const *rows, const double *near,
 #include <immintrin.h>
 
 /* The same with one AVX2 register per row: lane l is s_l. With a prefetch distance
- * (cpu_level.h) the rows' lines that far ahead are prefetched, one per row every two
- * steps of four (the same additions in the same order). */
+ * (cpu_level.h; hi - lo = n, the rows are whole) the rows' lines that far ahead are
+ * prefetched, one per row every two steps of four (the same additions in the same order). */
 #define KMB_GAIN4_AVX2_STEP(LOAD4)                                                       \
     {                                                                                    \
         __m256d n4 = _mm256_loadu_pd(near + o);                                          \
@@ -73,7 +73,7 @@ static inline void kmb_gain4_f32(const float *const *rows, const double *near,
     }
 #define KMB_GAIN4_AVX2_BODY(LOAD4, SCALAR)                                               \
     const __m256d zero = _mm256_setzero_pd();                                            \
-    const Py_ssize_t ahead = kmb_prefetch_ahead;                                         \
+    const Py_ssize_t ahead = kmb_prefetch_for(hi - lo, sizeof(*rows[0]));                \
     __m256d a[4];                                                                        \
     double s[4];                                                                         \
     Py_ssize_t o = lo;                                                                   \

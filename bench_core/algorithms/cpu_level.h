@@ -21,24 +21,33 @@ static int kmb_cpu_level(void) { return 0; }
 #endif
 
 /* How far ahead of its loads a vector listing (fasterpam_simd.h) or BUILD's AVX2 gains
- * (build_gain.h) prefetch their matrix rows, in entries: 256 doubles = 2 KiB, 32 lines;
- * 0: no prefetch (benchmarks compare). Those loops read several streams side by side
- * (four rows in BUILD and FastPAM1, a row beside its bound and its list in FasterPAM),
- * and the hardware prefetcher kept too few lines in flight for them: with the prefetch,
- * a FastPAM1 iteration (n = 5,000, k = 100) took 6.6 ms on one thread instead of 8.7,
- * FasterPAM per pass 0.25-0.3 reads of the matrix less (docs/guide/threads.md,
- * "Prefetching"). A prefetch past the end of the matrix is harmless (it cannot fault;
- * the address is computed as an integer, so no pointer leaves its array). Each
- * extension has its own copy, set by its own _set_prefetch. */
+ * (build_gain.h) prefetch their matrix rows, in entries: 256 doubles = 2 KiB, 32 lines.
+ * Those loops read several streams side by side (four rows in BUILD and FastPAM1, a row
+ * beside its bound and its list in FasterPAM), and the hardware prefetcher kept too few
+ * lines in flight for them: with the prefetch a FastPAM1 iteration (MNIST n = 5,000,
+ * k = 100) took 6.7 ms on one thread instead of 8.7, FasterPAM 0.25-0.3 reads of the
+ * matrix less per pass (docs/guide/threads.md, "Prefetching the row streams"). Only for
+ * a matrix larger than kmb_prefetch_min bytes (16 MiB): a smaller one mostly stays in
+ * the last-level cache, where the prefetches cost up to 6 % (n = 500 to 1,500 in float64;
+ * n = 2,000, 31 MiB, gained 17-30 %). A prefetch past the end of the matrix is harmless
+ * (it cannot fault; the address is computed as an integer, so no pointer leaves its
+ * array). Each extension has its own copy of both, set by its own _set_prefetch. */
 #define KMB_PREFETCH(p, ahead) \
     _mm_prefetch((const char *)((uintptr_t)(p) + (uintptr_t)(ahead) * sizeof(*(p))), _MM_HINT_T0)
 #if defined(__GNUC__) || defined(__clang__)
-__attribute__((unused))
+#define KMB_MAYBE_UNUSED __attribute__((unused))
+#else
+#define KMB_MAYBE_UNUSED
 #endif
-static Py_ssize_t kmb_prefetch_ahead = 256;
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((unused))
-#endif
-static void kmb_set_prefetch(Py_ssize_t entries) { kmb_prefetch_ahead = entries; }
+KMB_MAYBE_UNUSED static Py_ssize_t kmb_prefetch_ahead = 256;
+KMB_MAYBE_UNUSED static double kmb_prefetch_min = 16.0 * 1024 * 1024;
+KMB_MAYBE_UNUSED static void kmb_set_prefetch(Py_ssize_t entries, double min_bytes) {
+    kmb_prefetch_ahead = entries;
+    kmb_prefetch_min = min_bytes;
+}
+/* The distance for rows of n entries of `size` bytes in an n x n matrix (0: none). */
+KMB_MAYBE_UNUSED static inline Py_ssize_t kmb_prefetch_for(Py_ssize_t n, size_t size) {
+    return (double)n * (double)n * (double)size > kmb_prefetch_min ? kmb_prefetch_ahead : 0;
+}
 
 #endif  /* KMB_CPU_LEVEL_H */

@@ -112,7 +112,7 @@ static inline Py_ssize_t kmb_hits_below_avx2_impl(const double *row, const float
     Py_ssize_t o = 0, c = 0;
     const __m256d zero = _mm256_setzero_pd(), inf = _mm256_set1_pd(__builtin_inf());
     __m256d flag = _mm256_setzero_pd();
-    const Py_ssize_t ahead = kmb_prefetch_ahead;
+    const Py_ssize_t ahead = kmb_prefetch_for(n, sizeof(double));
     for (; o + 4 <= n; o += 4) {
         __m256d d = _mm256_loadu_pd(row + o);
         if (ahead && !(o & 7))   /* a line every other step */
@@ -157,7 +157,7 @@ static inline Py_ssize_t kmb_hits_below_avx512_impl(const double *row, const flo
     const __m256i eight = _mm256_set1_epi32(8);
     const __m512d zero = _mm512_setzero_pd(), inf = _mm512_set1_pd(__builtin_inf());
     unsigned flag = 0;
-    const Py_ssize_t ahead = kmb_prefetch_ahead;
+    const Py_ssize_t ahead = kmb_prefetch_for(n, sizeof(double));
     for (; o + 16 <= n; o += 16) {           /* two independent compares per step */
         if (ahead) {
             KMB_PREFETCH(row + o, ahead);
@@ -200,7 +200,7 @@ static inline void kmb_hits_below4_avx512_impl(const double *const *rows, const 
     const __m256i eight = _mm256_set1_epi32(8);
     const __m512d zero = _mm512_setzero_pd(), inf = _mm512_set1_pd(__builtin_inf());
     unsigned flag = 0;
-    const Py_ssize_t ahead = kmb_prefetch_ahead;
+    const Py_ssize_t ahead = kmb_prefetch_for(n, sizeof(double));
     for (; o + 8 <= n; o += 8) {
         if (ahead)
             for (int r = 0; r < 4; r++)
