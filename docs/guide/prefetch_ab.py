@@ -6,6 +6,10 @@ Run: ``PYTHONPATH=. python docs/guide/prefetch_ab.py [--repeat 7] [--ahead 256]`
 FastPAM1's iteration is the call with six iterations less the call with one, over five.
 Medians are printed, and each configuration is checked to give the same result with
 and without the prefetch (it only moves loads earlier).
+
+``--sweep``: the threshold instead. One thread, MNIST slices of n = 300 to 4,000,
+FasterPAM (k = 10), FastPAM1 (k = 50, three iterations) and BUILD (k = 50) without the
+prefetch, with the defaults (only over 16 MiB) and forced at every size.
 """
 
 from __future__ import annotations
@@ -37,11 +41,53 @@ def _key(res) -> tuple:
     return (res.loss, res.medoids.tobytes(), np.asarray(res.labels).tobytes(), res.n_iter, res.n_swap)
 
 
+def sweep(repeat: int, ahead: int) -> None:
+    """Off, the defaults and forced, at sizes below and above the threshold."""
+    X = get_dataset("mnist", 4000).X
+    D4 = dissimilarity(X, "euclidean", np.float64)
+    settings = {"off": lambda: _set(0), "default": lambda: _set(None), "forced": lambda: _force(ahead)}
+    print(f"one thread, medians of {repeat} or more (ms): off | default | forced (speed-up over off)")
+    with threadpool_limits(limits=1):
+        for n in (300, 500, 1000, 1500, 2000, 3000, 4000):
+            D = np.ascontiguousarray(D4[:n, :n])
+            rng = np.random.default_rng(1)
+            s10, s50 = np.sort(rng.choice(n, 10, replace=False)), np.sort(rng.choice(n, 50, replace=False))
+            calls = {"fasterpam k=10": lambda D=D, s=s10: pam.fasterpam(D, s),
+                     "fastpam1 k=50": lambda D=D, s=s50: pam.fastpam1(D, s, max_iter=3),
+                     "build k=50": lambda D=D: pam.build(D, 50)}
+            times: dict = {}
+            keys: dict = {}
+            for _ in range(max(repeat, int(1e7 / n / n))):
+                for setting, apply in settings.items():
+                    apply()
+                    for name, f in calls.items():
+                        t = time.perf_counter()
+                        out = f()
+                        times.setdefault((setting, name), []).append(time.perf_counter() - t)
+                        keys.setdefault(name, set()).add(_key(out))
+            _set(None)
+            m = {key: statistics.median(v) * 1e3 for key, v in times.items()}
+            cols = " | ".join(
+                f"{name} {m['off', name]:.2f} | {m['default', name]:.2f} ({m['off', name] / m['default', name]:.2f}x)"
+                f" | {m['forced', name]:.2f} ({m['off', name] / m['forced', name]:.2f}x)" for name in calls)
+            same = all(len(v) == 1 for v in keys.values())
+            print(f"n={n} ({D.nbytes / 2**20:.0f} MiB): {cols}; same results: {same}", flush=True)
+
+
+def _force(ahead: int) -> None:
+    for module in (_build, _fasterpam, _fastpam1):
+        module._set_prefetch(ahead, 0)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--ahead", type=int, default=256, help="prefetch distance in entries")
+    ap.add_argument("--sweep", action="store_true", help="the threshold: n = 300 to 4,000")
     a = ap.parse_args()
+    if a.sweep:
+        sweep(a.repeat, a.ahead)
+        return
     D10 = dissimilarity(get_dataset("mnist", 10000).X, "euclidean", np.float64)
     D5 = np.ascontiguousarray(D10[:5000, :5000])
     rng = np.random.default_rng(0)
