@@ -65,9 +65,10 @@ static inline void kmb_gain4_f32(const float *const *rows, const double *near,
 /* The same with one AVX2 register per row: lane l is s_l. With a prefetch distance
  * (cpu_level.h; hi - lo = n, the rows are whole) the rows' lines that far ahead are
  * prefetched, one per row every two steps of four (the same additions in the same order). */
-#define KMB_GAIN4_AVX2_STEP(LOAD4)                                                       \
+#define KMB_GAIN4_AVX2_STEP(LOAD4, OFF)                                                  \
     {                                                                                    \
-        __m256d n4 = _mm256_loadu_pd(near + o);                                          \
+        const Py_ssize_t q = o + (OFF);                                                  \
+        __m256d n4 = _mm256_loadu_pd(near + q);                                          \
         for (int r = 0; r < 4; r++)                                                      \
             a[r] = _mm256_add_pd(a[r], _mm256_max_pd(_mm256_sub_pd(n4, LOAD4), zero));   \
     }
@@ -79,16 +80,19 @@ static inline void kmb_gain4_f32(const float *const *rows, const double *near,
     Py_ssize_t o = lo;                                                                   \
     for (int r = 0; r < 4; r++)                                                          \
         a[r] = zero;                                                                     \
-    if (ahead)                                                                           \
-        for (; o + 8 <= hi; o += 4) {                                                    \
+    if (ahead) {                                                                         \
+        for (; o + 8 <= hi; o += 8) {                                                    \
             for (int r = 0; r < 4; r++)                                                  \
                 KMB_PREFETCH(rows[r] + o, ahead);                                        \
-            KMB_GAIN4_AVX2_STEP(LOAD4)                                                   \
-            o += 4;                                                                      \
-            KMB_GAIN4_AVX2_STEP(LOAD4)                                                   \
+            KMB_GAIN4_AVX2_STEP(LOAD4, 0)                                                \
+            KMB_GAIN4_AVX2_STEP(LOAD4, 4)                                                \
         }                                                                                \
-    for (; o + 4 <= hi; o += 4)                                                          \
-        KMB_GAIN4_AVX2_STEP(LOAD4)                                                       \
+        for (; o + 4 <= hi; o += 4)                                                      \
+            KMB_GAIN4_AVX2_STEP(LOAD4, 0)                                                \
+    } else { /* its own loop: sharing the one above cost 2 instructions a step */        \
+        for (; o + 4 <= hi; o += 4)                                                      \
+            KMB_GAIN4_AVX2_STEP(LOAD4, 0)                                                \
+    }                                                                                    \
     for (int r = 0; r < 4; r++) {                                                        \
         double t;                                                                        \
         _mm256_storeu_pd(s, a[r]);                                                       \
@@ -102,13 +106,13 @@ static inline void kmb_gain4_f32(const float *const *rows, const double *near,
 __attribute__((target("avx2")))
 static void kmb_gain4_f64_avx2(const double *const *rows, const double *near,
                                Py_ssize_t lo, Py_ssize_t hi, double *g) {
-    KMB_GAIN4_AVX2_BODY(_mm256_loadu_pd(rows[r] + o), rows[r][p])
+    KMB_GAIN4_AVX2_BODY(_mm256_loadu_pd(rows[r] + q), rows[r][p])
 }
 
 __attribute__((target("avx2")))
 static void kmb_gain4_f32_avx2(const float *const *rows, const double *near,
                                Py_ssize_t lo, Py_ssize_t hi, double *g) {
-    KMB_GAIN4_AVX2_BODY(_mm256_cvtps_pd(_mm_loadu_ps(rows[r] + o)), (double)rows[r][p])
+    KMB_GAIN4_AVX2_BODY(_mm256_cvtps_pd(_mm_loadu_ps(rows[r] + q)), (double)rows[r][p])
 }
 #undef KMB_GAIN4_AVX2_BODY
 #undef KMB_GAIN4_AVX2_STEP
