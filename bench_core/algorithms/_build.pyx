@@ -40,6 +40,8 @@ cdef extern from "build_gain.h":
     int kmb_gain_level() noexcept nogil
     void kmb_gain_limit(int level) noexcept nogil
     void kmb_set_prefetch(Py_ssize_t entries, double min_bytes) noexcept nogil
+    enum: KMB_PREFETCH_AHEAD
+    const double KMB_PREFETCH_MIN_BYTES
     double kmb_sum_check_f64(const double* x, Py_ssize_t lo, Py_ssize_t hi,
                              int* flags) noexcept nogil
     double kmb_sum_check_f64_avx2(const double* x, Py_ssize_t lo, Py_ssize_t hi,
@@ -151,7 +153,8 @@ def _limit_gain_level(int level):
     kmb_gain_limit(level)
 
 
-def _set_prefetch(Py_ssize_t entries=256, double min_bytes=16 * 2**20):
+def _set_prefetch(Py_ssize_t entries=KMB_PREFETCH_AHEAD,
+                  double min_bytes=KMB_PREFETCH_MIN_BYTES):
     """Benchmark and test switch: how far ahead the AVX2 gains prefetch their rows, in
     entries (0: none), for matrices over ``min_bytes``. The gains are the same bits
     either way. No arguments: the defaults."""

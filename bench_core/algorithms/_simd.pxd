@@ -15,6 +15,8 @@ cdef extern from "fasterpam_simd.h":
     int kmb_simd_level() noexcept nogil
     void kmb_simd_limit(int level) noexcept nogil
     void kmb_set_prefetch(Py_ssize_t entries, double min_bytes) noexcept nogil
+    enum: KMB_PREFETCH_AHEAD
+    const double KMB_PREFETCH_MIN_BYTES
 
 
 from ._common cimport dissim_t, hits_below, swap_change_of_hits

@@ -39,8 +39,10 @@ static int kmb_cpu_level(void) { return 0; }
 #else
 #define KMB_MAYBE_UNUSED
 #endif
-KMB_MAYBE_UNUSED static Py_ssize_t kmb_prefetch_ahead = 256;
-KMB_MAYBE_UNUSED static double kmb_prefetch_min = 16.0 * 1024 * 1024;
+#define KMB_PREFETCH_AHEAD 256                       /* the defaults */
+#define KMB_PREFETCH_MIN_BYTES (16.0 * 1024 * 1024)
+KMB_MAYBE_UNUSED static Py_ssize_t kmb_prefetch_ahead = KMB_PREFETCH_AHEAD;
+KMB_MAYBE_UNUSED static double kmb_prefetch_min = KMB_PREFETCH_MIN_BYTES;
 KMB_MAYBE_UNUSED static void kmb_set_prefetch(Py_ssize_t entries, double min_bytes) {
     kmb_prefetch_ahead = entries;
     kmb_prefetch_min = min_bytes;
