@@ -182,14 +182,26 @@ def test_silhouette_sums_beyond_float64_range():
         silhouette(D, np.arange(30) % 2)
 
 
-def test_medoid_silhouette_checks_the_rows_it_reads():
-    """Only the medoid rows are read (diss[m, o]); a bad entry there is an error, a bad
-    entry elsewhere cannot change the value and is not looked at (O(nk), as kmedoids)."""
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+@pytest.mark.parametrize("row", [4, 20, 33])  # the kernel reads the first two medoids apart from the rest
+def test_medoid_silhouette_checks_the_rows_it_reads(n_threads, row):
+    """Only the medoid rows are read (diss[m, o]) and the check rides on that pass;
+    a bad entry there is an error, a bad entry elsewhere cannot change the value
+    and is not looked at (O(nk), as kmedoids)."""
     D = random_diss(50, 3)
     med = [4, 20, 33]
-    for value, match in [(np.nan, "NaN"), (-2.0, "negative")]:
-        with pytest.raises(ValueError, match=match):
-            medoid_silhouette(_with(D, 20, 7, value), med)
+    for value, match in [(np.nan, "NaN"), (np.inf, "infinite"), (-np.inf, "infinite"),
+                         (-2.0, "negative")]:
+        for col in (0, 7, 49):
+            with pytest.raises(ValueError, match=match):
+                medoid_silhouette(_with(D, row, col, value), med, n_threads=n_threads)
         with pytest.raises(ValueError, match=match):  # k = 1 reads nothing but is checked too
-            medoid_silhouette(_with(D, 4, 7, value), [4])
-        assert medoid_silhouette(_with(D, 7, 20, value), med) == medoid_silhouette(D, med)
+            medoid_silhouette(_with(D, 4, 7, value), [4], n_threads=n_threads)
+        assert (medoid_silhouette(_with(D, 7, 20, value), med, n_threads=n_threads)
+                == medoid_silhouette(D, med))
+    Di = (D * 100).astype(np.int64)
+    Di[row, 9] = -1
+    with pytest.raises(ValueError, match="negative"):
+        medoid_silhouette(Di, med, n_threads=n_threads)
+    # entries near the float64 limit are valid: nothing is summed, so nothing overflows
+    assert medoid_silhouette(D * 1e307, med, n_threads=n_threads) == medoid_silhouette(D, med)

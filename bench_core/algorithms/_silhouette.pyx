@@ -14,6 +14,7 @@ convention of every kernel in this package.
 """
 
 from cython.parallel cimport prange, threadid
+from libc.float cimport DBL_MAX
 from libc.math cimport INFINITY, isfinite
 from libc.stdlib cimport calloc, free, malloc
 
@@ -131,38 +132,54 @@ cdef inline double _silhouette_of(const dissim_t[:, ::1] diss, const int[::1] la
     return s
 
 
+cdef inline int _entry_flag(double x) noexcept nogil:
+    """0 for a finite, non-negative entry; else 1 for NaN or an infinity, | 2 when negative."""
+    if x >= 0 and x <= DBL_MAX:
+        return 0
+    return (0 if -DBL_MAX <= x <= DBL_MAX else 1) | (2 if x < 0 else 0)
+
+
 def medoid_silhouette_sum(const dissim_t[:, ::1] diss,      # IN  (n, n)
                           const long long[::1] medoids,     # IN  (k,) k >= 2
                           double[::1] samples,              # OUT (n,) or (0,) when not wanted
                           int n_threads=1):
-    """Sum over points of a(i)/b(i) (0 when a = 0); the medoid silhouette is 1 - sum/n.
+    """(sum over points of a(i)/b(i) (0 when a = 0), input flags); the value is 1 - sum/n.
 
     Summed in point order in double, as the ``kmedoids`` package does, so the
     result is bit-identical to it on symmetric input (and for any number of
     threads: threads compute the ratios, one sum adds them in order).
+
+    The input check of the k medoid rows rides on the same pass (one parallel
+    region, one read of each row): flag 1 for a NaN or an infinity, 2 for a
+    negative entry (an OR of per-entry flags, so the same for any number of
+    threads). The sum is meaningless when a flag is set.
     """
     cdef Py_ssize_t n = diss.shape[0], k = medoids.shape[0], o, m
     cdef bint keep = samples.shape[0] == n
     cdef double total = 0.0
     cdef double* r = <double*> malloc(n * sizeof(double))
     cdef dissim_t d, d1, d2
+    cdef int flags = 0, f
     if r == NULL:
         raise MemoryError()
     with nogil:
         for o in prange(n, schedule="static", num_threads=n_threads):
             d1 = diss[medoids[0], o]
             d2 = diss[medoids[1], o]
+            f = _entry_flag(<double> d1) | _entry_flag(<double> d2)
             if d2 < d1:
                 d = d1
                 d1 = d2
                 d2 = d
             for m in range(2, k):
                 d = diss[medoids[m], o]
+                f = f | _entry_flag(<double> d)
                 if d < d1:
                     d2 = d1
                     d1 = d
                 elif d < d2:
                     d2 = d
+            flags |= f
             r[o] = 0.0
             if d1 != 0:
                 r[o] = <double> d1 / <double> d2
@@ -171,4 +188,4 @@ def medoid_silhouette_sum(const dissim_t[:, ::1] diss,      # IN  (n, n)
                 samples[o] = 1.0 - r[o]
             total += r[o]
     free(r)
-    return total
+    return total, flags

@@ -64,18 +64,21 @@ def medoid_silhouette(diss, medoids, samples: bool = False, *, n_threads: int = 
     on symmetric input; ``diss[m, o]`` is read as the dissimilarity of point
     ``o`` to medoid ``m``. With one medoid the value is 1, as in ``kmedoids``.
     O(nk) time: only the k medoid rows are read, and only they are checked for
-    NaN, infinite and negative entries. ``n_threads`` threads take points, the
+    NaN, infinite and negative entries (in the same pass, one parallel region). ``n_threads`` threads take points, the
     same bits for any number.
     """
     n_threads = check_positive_int(n_threads, name="n_threads")
     D = check_diss(diss, n_threads=n_threads, scan=False)
     n = D.shape[0]
     med = check_medoids(medoids, n)
-    check_diss(D, n_threads=n_threads, rows=med)  # only the medoids' rows are read and checked
     out = np.empty(n if samples else 0, dtype=np.float64)
     if len(med) == 1:
+        check_diss(D, n_threads=n_threads, rows=med)  # only the medoid's row is read and checked
         value = 1.0
         out[:] = 1.0
-    else:
-        value = 1.0 - medoid_silhouette_sum(D, med, out, n_threads) / n
+    else:  # the kernel's pass checks the k medoid rows it reads
+        total, flags = medoid_silhouette_sum(D, med, out, n_threads)
+        if flags:
+            raise_for_diss(D[med], flags)
+        value = 1.0 - total / n
     return (float(value), out) if samples else float(value)
