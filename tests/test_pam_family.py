@@ -145,7 +145,7 @@ def _gain_definition(row, near):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("ahead", [256, 0, 3])
+@pytest.mark.parametrize("ahead", [256, 64, 0, 3])
 def test_build_gains_add_in_the_defined_order(dtype, gain_level, ahead):
     """The vector gains (SSE2 and AVX2, the latter with and without prefetching its rows)
     are bit for bit the scalar definition on values whose sum depends on the order of
@@ -159,6 +159,24 @@ def test_build_gains_add_in_the_defined_order(dtype, gain_level, ahead):
         _check_gains_against_definition(dtype)
     finally:
         _build._set_prefetch()
+
+
+def test_prefetch_distance_follows_the_cpu():
+    """The default prefetch distance is read from CPUID: 256 entries on AMD family 26
+    (Zen 5), 64 elsewhere (cpu_level.h); checked against the kernel's /proc/cpuinfo."""
+    from bench_core.algorithms import _build, _fasterpam, _fastpam1
+
+    try:
+        info = open("/proc/cpuinfo").read().split("\n\n")[0]
+    except OSError:
+        pytest.skip("no /proc/cpuinfo")
+    fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
+    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    if "vendor_id" not in fields or "cpu family" not in fields:
+        pytest.skip("not an x86 /proc/cpuinfo")
+    zen5 = fields["vendor_id"] == "AuthenticAMD" and int(fields["cpu family"]) >= 26
+    for module in (_build, _fasterpam, _fastpam1):
+        assert module._prefetch_default() == (256 if zen5 else 64)
 
 
 def _check_gains_against_definition(dtype):
@@ -432,7 +450,7 @@ def test_vector_and_scalar_hit_lists_agree(ties):
             start = np.random.default_rng(k).choice(D.shape[0], k, replace=False)
             for f, module in ((P.fasterpam, _fasterpam), (P.fastpam1, _fastpam1)):
                 results = []
-                for level, ahead in ((0, 0), (1, 256), (1, 0), (2, 256), (2, 0), (2, 5)):
+                for level, ahead in ((0, 0), (1, 256), (1, 64), (1, 0), (2, 256), (2, 64), (2, 0), (2, 5)):
                     module._limit_compaction(level)
                     module._set_prefetch(ahead, 0)   # these matrices are small
                     results.append(f(D, start))

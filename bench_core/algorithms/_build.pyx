@@ -40,7 +40,7 @@ cdef extern from "build_gain.h":
     int kmb_gain_level() noexcept nogil
     void kmb_gain_limit(int level) noexcept nogil
     void kmb_set_prefetch(Py_ssize_t entries, double min_bytes) noexcept nogil
-    enum: KMB_PREFETCH_AHEAD
+    Py_ssize_t kmb_default_prefetch() noexcept nogil
     const double KMB_PREFETCH_MIN_BYTES
     double kmb_sum_check_f64(const double* x, Py_ssize_t lo, Py_ssize_t hi,
                              int* flags) noexcept nogil
@@ -153,12 +153,21 @@ def _limit_gain_level(int level):
     kmb_gain_limit(level)
 
 
-def _set_prefetch(Py_ssize_t entries=KMB_PREFETCH_AHEAD,
-                  double min_bytes=KMB_PREFETCH_MIN_BYTES):
+def _set_prefetch(Py_ssize_t entries=-1, double min_bytes=KMB_PREFETCH_MIN_BYTES):
     """Benchmark and test switch: how far ahead the AVX2 gains prefetch their rows, in
     entries (0: none), for matrices over ``min_bytes``. The gains are the same bits
-    either way. No arguments: the defaults."""
+    either way. No arguments (or a negative distance): the defaults, with the distance
+    chosen for this CPU (:func:`_prefetch_default`)."""
     kmb_set_prefetch(entries, min_bytes)
+
+
+def _prefetch_default():
+    """The prefetch distance, in entries, chosen for this CPU (256 on AMD family 26,
+    64 elsewhere; see ``cpu_level.h``)."""
+    return kmb_default_prefetch()
+
+
+kmb_set_prefetch(-1, KMB_PREFETCH_MIN_BYTES)  # this CPU's distance, from import on
 
 
 def gain_level():

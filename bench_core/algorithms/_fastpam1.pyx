@@ -26,7 +26,7 @@ from ._common cimport dissim_t, do_swap, nearest_two, removal_loss, thread_strid
 # the listings of affected points (fasterpam_simd.h, as in _fasterpam.pyx)
 from ._simd cimport (candidate_change, kmb_change_of_hits4, kmb_hits_below4_avx512,
                     kmb_round_up_f32, kmb_simd_level, kmb_simd_limit,
-                    kmb_set_prefetch, KMB_PREFETCH_AHEAD, KMB_PREFETCH_MIN_BYTES)
+                    kmb_set_prefetch, kmb_default_prefetch, KMB_PREFETCH_MIN_BYTES)
 
 
 def _limit_compaction(int level):
@@ -34,12 +34,21 @@ def _limit_compaction(int level):
     kmb_simd_limit(level)
 
 
-def _set_prefetch(Py_ssize_t entries=KMB_PREFETCH_AHEAD,
-                  double min_bytes=KMB_PREFETCH_MIN_BYTES):
+def _set_prefetch(Py_ssize_t entries=-1, double min_bytes=KMB_PREFETCH_MIN_BYTES):
     """Benchmark and test switch: how far ahead the vector listings prefetch their rows,
     in entries (0: none), for matrices over ``min_bytes``. The listings are the same
-    either way. No arguments: the defaults."""
+    either way. No arguments (or a negative distance): the defaults, with the distance
+    chosen for this CPU (:func:`_prefetch_default`)."""
     kmb_set_prefetch(entries, min_bytes)
+
+
+def _prefetch_default():
+    """The prefetch distance, in entries, chosen for this CPU (256 on AMD family 26,
+    64 elsewhere; see ``cpu_level.h``)."""
+    return kmb_default_prefetch()
+
+
+kmb_set_prefetch(-1, KMB_PREFETCH_MIN_BYTES)  # this CPU's distance, from import on
 
 
 def fused_check(diss):

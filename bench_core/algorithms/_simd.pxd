@@ -15,7 +15,7 @@ cdef extern from "fasterpam_simd.h":
     int kmb_simd_level() noexcept nogil
     void kmb_simd_limit(int level) noexcept nogil
     void kmb_set_prefetch(Py_ssize_t entries, double min_bytes) noexcept nogil
-    enum: KMB_PREFETCH_AHEAD
+    Py_ssize_t kmb_default_prefetch() noexcept nogil
     const double KMB_PREFETCH_MIN_BYTES
 
 

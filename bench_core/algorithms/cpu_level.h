@@ -21,17 +21,21 @@ static int kmb_cpu_level(void) { return 0; }
 #endif
 
 /* How far ahead of its loads a vector listing (fasterpam_simd.h) or BUILD's AVX2 gains
- * (build_gain.h) prefetch their matrix rows, in entries: 256 doubles = 2 KiB, 32 lines.
- * Those loops read several streams side by side (four rows in BUILD and FastPAM1, a row
- * beside its bound and its list in FasterPAM), and the hardware prefetcher kept too few
- * lines in flight for them: with the prefetch a FastPAM1 iteration (MNIST n = 5,000,
- * k = 100) took 6.7 ms on one thread instead of 8.7, FasterPAM 0.25-0.3 reads of the
- * matrix less per pass (docs/guide/threads.md, "Prefetching the row streams"). Only for
- * a matrix larger than kmb_prefetch_min bytes (16 MiB): a smaller one mostly stays in
- * the last-level cache, where the prefetches cost up to 6 % (n = 500 to 1,500 in float64;
- * n = 2,000, 31 MiB, gained 17-30 %). A prefetch past the end of the matrix is harmless
- * (it cannot fault; the address is computed as an integer, so no pointer leaves its
- * array). Each extension has its own copy of both, set by its own _set_prefetch. */
+ * (build_gain.h) prefetch their matrix rows, in entries. Those loops read several
+ * streams side by side (four rows in BUILD and FastPAM1, a row beside its bound and its
+ * list in FasterPAM), and the hardware prefetcher keeps too few lines in flight for them.
+ * The best distance depends on the core (docs/guide/threads.md, "Prefetching the row
+ * streams"; MNIST n = 5,000, k = 100 and n = 10,000, prefetch_ab.py, interleaved):
+ *   AMD family 26 (Zen 5): 256 entries (2 KiB) was the fastest of 64 to 1,024: a FastPAM1
+ *     iteration 6.7 ms on one thread instead of 8.7, FasterPAM 0.25-0.3 reads less a pass;
+ *   AMD family 25 (Zen 4): 256 cost up to 8 % on two runs, 64 entries (512 bytes) gained
+ *     4-18 % (FastPAM1, BUILD, FasterPAM) and 32 and 128 less.
+ * Other CPUs, not measured, get the shorter 64. Only for a matrix larger than
+ * kmb_prefetch_min bytes (16 MiB): a smaller one mostly stays in the last-level cache,
+ * where the prefetches cost up to 6 % (Zen 5; n = 500 to 1,500 in float64; n = 2,000,
+ * 31 MiB, gained 17-30 %). A prefetch past the end of the matrix is harmless (it cannot
+ * fault; the address is computed as an integer, so no pointer leaves its array). Each
+ * extension has its own copy of both, set when it is imported and by its _set_prefetch. */
 #define KMB_PREFETCH(p, ahead) \
     _mm_prefetch((const char *)((uintptr_t)(p) + (uintptr_t)(ahead) * sizeof(*(p))), _MM_HINT_T0)
 #if defined(__GNUC__) || defined(__clang__)
@@ -39,12 +43,37 @@ static int kmb_cpu_level(void) { return 0; }
 #else
 #define KMB_MAYBE_UNUSED
 #endif
-#define KMB_PREFETCH_AHEAD 256                       /* the defaults */
+#define KMB_PREFETCH_ZEN5 256                        /* the distances above */
+#define KMB_PREFETCH_OTHER 64
 #define KMB_PREFETCH_MIN_BYTES (16.0 * 1024 * 1024)
-KMB_MAYBE_UNUSED static Py_ssize_t kmb_prefetch_ahead = KMB_PREFETCH_AHEAD;
+
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+#include <cpuid.h>
+/* The AMD family of this CPU (CPUID leaf 1: base family, plus the extended family when
+ * the base is 15), or 0 for another vendor. */
+KMB_MAYBE_UNUSED static int kmb_amd_family(void) {
+    unsigned int a, b, c, d;
+    if (!__get_cpuid(0, &a, &b, &c, &d) || b != 0x68747541u || d != 0x69746e65u
+        || c != 0x444d4163u)                                  /* "AuthenticAMD" */
+        return 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d))
+        return 0;
+    unsigned int base = (a >> 8) & 0xFu;
+    return (int)(base == 0xFu ? base + ((a >> 20) & 0xFFu) : base);
+}
+#else
+KMB_MAYBE_UNUSED static int kmb_amd_family(void) { return 0; }
+#endif
+
+/* The default distance on this CPU, in entries. */
+KMB_MAYBE_UNUSED static Py_ssize_t kmb_default_prefetch(void) {
+    return kmb_amd_family() >= 26 ? KMB_PREFETCH_ZEN5 : KMB_PREFETCH_OTHER;
+}
+KMB_MAYBE_UNUSED static Py_ssize_t kmb_prefetch_ahead = KMB_PREFETCH_OTHER;
 KMB_MAYBE_UNUSED static double kmb_prefetch_min = KMB_PREFETCH_MIN_BYTES;
+/* entries < 0: this CPU's default. */
 KMB_MAYBE_UNUSED static void kmb_set_prefetch(Py_ssize_t entries, double min_bytes) {
-    kmb_prefetch_ahead = entries;
+    kmb_prefetch_ahead = entries < 0 ? kmb_default_prefetch() : entries;
     kmb_prefetch_min = min_bytes;
 }
 /* The distance for rows of n entries of `size` bytes in an n x n matrix (0: none). */

@@ -2,7 +2,8 @@
 MNIST test set, float64): FastPAM1 and BUILD at n = 5,000, k = 100 on 1 and 2 threads,
 FasterPAM at n = 10,000, k = 10 and 100, each beside one streaming read of its matrix.
 
-Run: ``PYTHONPATH=. python docs/guide/prefetch_ab.py [--repeat 7] [--ahead 256]``.
+Run: ``PYTHONPATH=. python docs/guide/prefetch_ab.py [--repeat 7] [--ahead 64,256]``
+(each distance against off, the settings in rotated order each round).
 FastPAM1's iteration is the call with six iterations less the call with one, over five.
 Medians are printed, and each configuration is checked to give the same result with
 and without the prefetch (it only moves loads earlier).
@@ -82,11 +83,12 @@ def _force(ahead: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=7)
-    ap.add_argument("--ahead", type=int, default=256, help="prefetch distance in entries")
+    ap.add_argument("--ahead", type=lambda v: [int(x) for x in v.split(",")], default=[256],
+                    help="prefetch distances in entries, comma-separated (each against off)")
     ap.add_argument("--sweep", action="store_true", help="the threshold: n = 300 to 4,000")
     a = ap.parse_args()
     if a.sweep:
-        sweep(a.repeat, a.ahead)
+        sweep(a.repeat, a.ahead[0])
         return
     D10 = dissimilarity(get_dataset("mnist", 10000).X, "euclidean", np.float64)
     D5 = np.ascontiguousarray(D10[:5000, :5000])
@@ -99,11 +101,12 @@ def main() -> None:
     calls |= {("fasterpam", k): (lambda k=k: pam.fasterpam(D10, s10[k])) for k in (10, 100)}
     reads = {("read", name, nt): (lambda D=D, nt=nt: scan_matrix(D, nt))
              for name, D in (("5000", D5), ("10000", D10)) for nt in (1, 2)}
+    aheads = [0, *a.ahead]
     times: dict = {}
     keys: dict = {}
     with threadpool_limits(limits=1):
-        for _ in range(a.repeat):
-            for ahead in (0, a.ahead):
+        for rep in range(a.repeat):
+            for ahead in aheads[rep % len(aheads):] + aheads[:rep % len(aheads)]:  # rotated
                 _set(ahead)
                 for name, f in calls.items():
                     t = time.perf_counter()
@@ -117,29 +120,27 @@ def main() -> None:
     _set(None)
     m = {key: statistics.median(v) * 1e3 for key, v in times.items()}
     same = all(len(v) == 1 for v in keys.values())
-    print(f"medians of {a.repeat} (ms), prefetch off | {a.ahead} entries ahead; "
-          f"same results with and without: {same}")
+    print(f"medians of {a.repeat} (ms), prefetch off | " + " | ".join(f"{x} entries ahead" for x in a.ahead)
+          + f" (speed-up over off); same results with and without: {same}")
+
+    def row(values: dict) -> str:
+        return f"{values[0]:6.2f} | " + " | ".join(f"{values[x]:6.2f} ({values[0] / values[x]:.2f}x)"
+                                                   for x in a.ahead)
+
+    it = {nt: {x: (m[x, ("fastpam1", nt, 6)] - m[x, ("fastpam1", nt, 1)]) / 5 for x in aheads} for nt in (1, 2)}
     for nt in (1, 2):
-        it = {ahead: (m[ahead, ("fastpam1", nt, 6)] - m[ahead, ("fastpam1", nt, 1)]) / 5
-              for ahead in (0, a.ahead)}
         print(f"{nt} thread(s): read n=5000 {m['read', '5000', nt]:6.2f} | FastPAM1 iteration "
-              f"{it[0]:6.2f} | {it[a.ahead]:6.2f} ({it[0] / it[a.ahead]:.2f}x) | BUILD "
-              f"{m[0, ('build', nt)]:6.1f} | {m[a.ahead, ('build', nt)]:6.1f} "
-              f"({m[0, ('build', nt)] / m[a.ahead, ('build', nt)]:.2f}x)")
-    for ahead in (0, a.ahead):
-        it1 = (m[ahead, ("fastpam1", 1, 6)] - m[ahead, ("fastpam1", 1, 1)]) / 5
-        it2 = (m[ahead, ("fastpam1", 2, 6)] - m[ahead, ("fastpam1", 2, 1)]) / 5
-        print(f"2 vs 1, prefetch {ahead}: FastPAM1 iteration {it1 / it2:.2f}x, BUILD "
-              f"{m[ahead, ('build', 1)] / m[ahead, ('build', 2)]:.2f}x; read "
+              f"{row(it[nt])} | BUILD {row({x: m[x, ('build', nt)] for x in aheads})}")
+    for x in aheads:
+        print(f"2 vs 1, prefetch {x}: FastPAM1 iteration {it[1][x] / it[2][x]:.2f}x, BUILD "
+              f"{m[x, ('build', 1)] / m[x, ('build', 2)]:.2f}x; read "
               f"{m['read', '5000', 1] / m['read', '5000', 2]:.2f}x")
     r = m["read", "10000", 1]
     for k in (10, 100):
         res = pam.fasterpam(D10, s10[k])
-        per = {ahead: m[ahead, ("fasterpam", k)] / res.n_iter for ahead in (0, a.ahead)}
-        print(f"FasterPAM n=10000 k={k} ({res.n_iter} passes): per pass {per[0]:6.1f} | "
-              f"{per[a.ahead]:6.1f} ms = {per[0] / r:.2f} | {per[a.ahead] / r:.2f} reads "
-              f"(one read {r:.1f} ms)")
-
+        per = {x: m[x, ("fasterpam", k)] / res.n_iter / r for x in aheads}
+        print(f"FasterPAM n=10000 k={k} ({res.n_iter} passes), reads per pass (one read {r:.1f} ms): "
+              f"{row(per)}")
 
 if __name__ == "__main__":
     main()
