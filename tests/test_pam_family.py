@@ -165,15 +165,11 @@ def test_prefetch_distance_follows_the_cpu():
     """The default prefetch distance is read from CPUID: 256 entries on AMD family 26
     (Zen 5), 64 elsewhere (cpu_level.h); checked against the kernel's /proc/cpuinfo."""
     from bench_core.algorithms import _build, _fasterpam, _fastpam1
+    from bench_core.environment import _cpu_fields
 
-    try:
-        info = open("/proc/cpuinfo").read().split("\n\n")[0]
-    except OSError:
-        pytest.skip("no /proc/cpuinfo")
-    fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
-    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    fields = _cpu_fields()
     if "vendor_id" not in fields or "cpu family" not in fields:
-        pytest.skip("not an x86 /proc/cpuinfo")
+        pytest.skip("no x86 /proc/cpuinfo")
     zen5 = fields["vendor_id"] == "AuthenticAMD" and int(fields["cpu family"]) >= 26
     for module in (_build, _fasterpam, _fastpam1):
         assert module._prefetch_default() == (256 if zen5 else 64)

@@ -64,8 +64,8 @@ def medoid_silhouette(diss, medoids, samples: bool = False, *, n_threads: int = 
     on symmetric input; ``diss[m, o]`` is read as the dissimilarity of point
     ``o`` to medoid ``m``. With one medoid the value is 1, as in ``kmedoids``.
     O(nk) time: only the k medoid rows are read, and only they are checked for
-    NaN, infinite and negative entries (in the same pass, one parallel region). ``n_threads`` threads take points, the
-    same bits for any number.
+    NaN, infinite and negative entries, in the same pass. ``n_threads`` threads
+    take points, the same bits for any number.
     """
     n_threads = check_positive_int(n_threads, name="n_threads")
     D = check_diss(diss, n_threads=n_threads, scan=False)
