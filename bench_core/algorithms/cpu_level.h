@@ -28,8 +28,8 @@ static int kmb_cpu_level(void) { return 0; }
  * streams"; MNIST n = 5,000, k = 100 and n = 10,000, prefetch_ab.py, interleaved):
  *   AMD family 26 (Zen 5): 256 entries (2 KiB) was the fastest of 64 to 1,024: a FastPAM1
  *     iteration 6.7 ms on one thread instead of 8.7, FasterPAM 0.25-0.3 reads less a pass;
- *   AMD family 25 (Zen 4): 256 cost up to 8 % on two runs, 64 entries (512 bytes) gained
- *     4-18 % (FastPAM1, BUILD, FasterPAM) and 32 and 128 less.
+ *   AMD family 25 (Zen 4): in the median over the runs 256 cost 0-10 %, 64 entries
+ *     (512 bytes) gained 3-17 % (FastPAM1, BUILD, FasterPAM), 32 and 128 less.
  * Other CPUs, not measured, get the shorter 64. Only for a matrix larger than
  * kmb_prefetch_min bytes (16 MiB): a smaller one mostly stays in the last-level cache,
  * where the prefetches cost up to 6 % (Zen 5; n = 500 to 1,500 in float64; n = 2,000,
