@@ -27,8 +27,7 @@ from ._common cimport dissim_t, do_swap, nearest_two, removal_loss
 # the same swaps.
 from ._simd cimport (candidate_change, kmb_change_of_hits4, kmb_hits_below4_avx512,
                     kmb_hits_below_simd, kmb_round_up_f32, kmb_simd_level, kmb_simd_limit,
-                    kmb_set_prefetch, kmb_default_prefetch, kmb_set_prefetch_next,
-                    kmb_prefetch_next_for, KMB_PREFETCH_MIN_BYTES)
+                    kmb_set_prefetch, kmb_default_prefetch, KMB_PREFETCH_MIN_BYTES)
 
 
 def _limit_compaction(int level):
@@ -42,12 +41,6 @@ def _set_prefetch(Py_ssize_t entries=-1, double min_bytes=KMB_PREFETCH_MIN_BYTES
     either way. No arguments (or a negative distance): the defaults, with the distance
     chosen for this CPU (:func:`_prefetch_default`)."""
     kmb_set_prefetch(entries, min_bytes)
-
-
-def _set_prefetch_next(int on=1):
-    """Benchmark switch: whether the next group's rows are prefetched during the sums
-    (AVX-512 path, matrices over the prefetch threshold). The swaps are the same."""
-    kmb_set_prefetch_next(on)
 
 
 def _prefetch_default():
@@ -111,29 +104,6 @@ cdef enum:
     GROUP = 4  # candidates evaluated together (AVX-512 path)
 
 
-cdef inline Py_ssize_t _take(const long long* order, Py_ssize_t u, Py_ssize_t n,
-                             Py_ssize_t group, Py_ssize_t last, const long long* medoids,
-                             const int* near_i, Py_ssize_t* cand, Py_ssize_t* pos,
-                             Py_ssize_t* end, bint* at_last) noexcept nogil:
-    """The next ``group`` candidates in scan order from position u (medoids skipped),
-    up to the last one swapped in (then ``at_last``); their number, and in ``end`` the
-    position after them."""
-    cdef Py_ssize_t g = 0, j
-    at_last[0] = False
-    while g < group and u < n:
-        j = order[u]
-        if j == last:
-            at_last[0] = True
-            break
-        if medoids[near_i[j]] != j:
-            cand[g] = j
-            pos[g] = u
-            g += 1
-        u += 1
-    end[0] = u
-    return g
-
-
 def fasterpam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
                      long long[::1] medoids,          # INOUT (k,) k >= 2
                      const long long[::1] order,      # IN  (n,) candidate order
@@ -172,13 +142,6 @@ def fasterpam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
     cdef double change[GROUP]
     cdef const double* rows[GROUP]
     cdef int* hit[GROUP]
-    cdef Py_ssize_t ncand[GROUP]
-    cdef Py_ssize_t npos[GROUP]
-    cdef const double* nrows[GROUP]
-    cdef const double** pnext
-    cdef Py_ssize_t gn, un
-    cdef bint nat_last
-    cdef bint prefetch_next = kmb_prefetch_next_for(n, sizeof(double))
     for q in range(GROUP):
         hit[q] = &hits[q * n]
     with nogil:
@@ -195,8 +158,19 @@ def fasterpam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
                 # the next `group` candidates in scan order (medoids skipped), up to the
                 # last one swapped in; all are evaluated against the current medoids,
                 # and those after a candidate that swaps are dropped and taken again
-                g = _take(&order[0], t, n, group, last, &medoids[0], &near_i[0], cand, pos,
-                          &u, &at_last)
+                g = 0
+                u = t
+                at_last = False
+                while g < group and u < n:
+                    j = order[u]
+                    if j == last:
+                        at_last = True
+                        break
+                    if medoids[near_i[j]] != j:
+                        cand[g] = j
+                        pos[g] = u
+                        g += 1
+                    u += 1
                 if g == 0:
                     break
                 if group > 1 and g > 1:
@@ -204,18 +178,8 @@ def fasterpam_kernel(const dissim_t[:, ::1] diss,     # IN  (n, n)
                         for q in range(GROUP):
                             rows[q] = &diss[cand[q if q < g else 0], 0]
                         kmb_hits_below4_avx512(rows, &seco_f[0], n, hit, cnt, checking)
-                        # the rows of the group after this one (if nothing swaps) are
-                        # fetched while this group's sums run, which leave the memory idle
-                        pnext = NULL
-                        if prefetch_next and not at_last:
-                            gn = _take(&order[0], u, n, group, last, &medoids[0], &near_i[0],
-                                       ncand, npos, &un, &nat_last)
-                            if gn:
-                                for q in range(GROUP):
-                                    nrows[q] = &diss[ncand[q if q < gn else 0], 0]
-                                pnext = nrows
                         kmb_change_of_hits4(rows, hit, cnt, &near_i[0], &near_d[0], &seco_d[0],
-                                            &rloss[0], k, &ploss[0], change, bsel, pnext, n)
+                                            &rloss[0], k, &ploss[0], change, bsel)
                 else:
                     for q in range(g):
                         change[q] = candidate_change(diss, cand[q], level, &seco_f[0], &hits[0],

@@ -80,8 +80,7 @@ cdef inline void _group(const double[:, ::1] diss, Py_ssize_t j0, const float* s
     kmb_hits_below4_avx512(rows, seco_f, n, hit, cnt, bad)
     if bad != NULL and bad[0]:
         return
-    kmb_change_of_hits4(rows, hit, cnt, near_i, near_d, seco_d, rloss, k, ploss, change, bsel,
-                        NULL, n)
+    kmb_change_of_hits4(rows, hit, cnt, near_i, near_d, seco_d, rloss, k, ploss, change, bsel)
     for q in range(GROUP):
         if j0 + q < n:
             cbest[j0 + q] = change[q]

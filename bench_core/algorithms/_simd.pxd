@@ -11,14 +11,11 @@ cdef extern from "fasterpam_simd.h":
     void kmb_change_of_hits4(const double** rows, int** hits, const Py_ssize_t* c,
                              const int* near_i, const double* near_d, const double* seco_d,
                              const double* rloss, Py_ssize_t k, double* ploss,
-                             double* change, Py_ssize_t* best_m,
-                             const double** next, Py_ssize_t n) noexcept nogil
+                             double* change, Py_ssize_t* best_m) noexcept nogil
     int kmb_simd_level() noexcept nogil
     void kmb_simd_limit(int level) noexcept nogil
     void kmb_set_prefetch(Py_ssize_t entries, double min_bytes) noexcept nogil
     Py_ssize_t kmb_default_prefetch() noexcept nogil
-    void kmb_set_prefetch_next(int on) noexcept nogil
-    int kmb_prefetch_next_for(Py_ssize_t n, size_t size) noexcept nogil
     const double KMB_PREFETCH_MIN_BYTES
 
 

@@ -38,14 +38,6 @@ static int kmb_cpu_level(void) { return 0; }
  * extension has its own copy of both, set when it is imported and by its _set_prefetch. */
 #define KMB_PREFETCH(p, ahead) \
     _mm_prefetch((const char *)((uintptr_t)(p) + (uintptr_t)(ahead) * sizeof(*(p))), _MM_HINT_T0)
-/* Line `line` (64 bytes) of the row at p, into the caches: the next candidates' rows
- * while the sums of the current ones run (fasterpam_simd.h). */
-#if defined(__GNUC__) || defined(__clang__)
-#define KMB_PREFETCH_LINE(p, line) \
-    __builtin_prefetch((const void *)((uintptr_t)(p) + (uintptr_t)(line) * 64u), 0, 3)
-#else
-#define KMB_PREFETCH_LINE(p, line) ((void)0)
-#endif
 #if defined(__GNUC__) || defined(__clang__)
 #define KMB_MAYBE_UNUSED __attribute__((unused))
 #else
@@ -79,19 +71,10 @@ KMB_MAYBE_UNUSED static Py_ssize_t kmb_default_prefetch(void) {
 }
 KMB_MAYBE_UNUSED static Py_ssize_t kmb_prefetch_ahead = KMB_PREFETCH_OTHER;
 KMB_MAYBE_UNUSED static double kmb_prefetch_min = KMB_PREFETCH_MIN_BYTES;
-KMB_MAYBE_UNUSED static int kmb_prefetch_next = 1;
 /* entries < 0: this CPU's default. */
 KMB_MAYBE_UNUSED static void kmb_set_prefetch(Py_ssize_t entries, double min_bytes) {
     kmb_prefetch_ahead = entries < 0 ? kmb_default_prefetch() : entries;
     kmb_prefetch_min = min_bytes;
-}
-/* Whether to prefetch the next candidates' rows during the sums (benchmarks). */
-KMB_MAYBE_UNUSED static void kmb_set_prefetch_next(int on) {
-    kmb_prefetch_next = on;
-}
-/* Whether rows of n entries of `size` bytes get the next candidates' prefetch. */
-KMB_MAYBE_UNUSED static inline int kmb_prefetch_next_for(Py_ssize_t n, size_t size) {
-    return kmb_prefetch_next && (double)n * (double)n * (double)size > kmb_prefetch_min;
 }
 /* The distance for rows of n entries of `size` bytes in an n x n matrix (0: none). */
 KMB_MAYBE_UNUSED static inline Py_ssize_t kmb_prefetch_for(Py_ssize_t n, size_t size) {

@@ -64,25 +64,12 @@ static void kmb_round_up_f32(const double *bound, Py_ssize_t n, float *bound32) 
             pl[r][near_i[o_]] += (d_ > nd_ ? d_ : nd_) - sd_;                            \
         }                                                                                \
     }
-static inline void kmb_pf(const double *p, Py_ssize_t line, int hint) {
-    switch (hint) {
-    case 0: __builtin_prefetch((const void *)((uintptr_t)p + (uintptr_t)line * 64u), 0, 3); break;
-    case 1: __builtin_prefetch((const void *)((uintptr_t)p + (uintptr_t)line * 64u), 0, 1); break;
-    default: __builtin_prefetch((const void *)((uintptr_t)p + (uintptr_t)line * 64u), 0, 0); break;
-    }
-}
 static void kmb_change_of_hits4(const double *const *rows, int *const *hits, const Py_ssize_t *c,
                                 const int *near_i, const double *near_d, const double *seco_d,
                                 const double *rloss, Py_ssize_t k, double *ploss,
-                                double *change, Py_ssize_t *best_m,
-                                const double *const *next, Py_ssize_t n) {
+                                double *change, Py_ssize_t *best_m) {
     double *pl[4], acc[4] = {0.0, 0.0, 0.0, 0.0};
     Py_ssize_t q, m = c[0];
-    /* the next rows' lines, spread evenly over the steps (at most two a step and row) */
-    int mode = kmb_prefetch_next % 10, hint = kmb_prefetch_next / 10;
-    Py_ssize_t line = 0, lines = next ? ((Py_ssize_t)(n * sizeof(double)) + 63) / 64 : 0, due = 0;
-    if (mode == 2)
-        lines *= 4;
     for (int r = 0; r < 4; r++) {
         pl[r] = ploss + r * k;
         memcpy(pl[r], rloss, (size_t)k * sizeof(double));
@@ -90,16 +77,6 @@ static void kmb_change_of_hits4(const double *const *rows, int *const *hits, con
             m = c[r];
     }
     for (q = 0; q < m; q++) {
-        due += lines;
-        for (int s = 0; s < 2 && due >= m && line < lines; s++) {
-            if (mode == 2)
-                kmb_pf(next[line & 3], line >> 2, hint);
-            else
-                for (int r = 0; r < 4; r++)
-                    kmb_pf(next[r], line, hint);
-            line++;
-            due -= m;
-        }
         KMB_HIT_STEP(0, q)
         KMB_HIT_STEP(1, q)
         KMB_HIT_STEP(2, q)
