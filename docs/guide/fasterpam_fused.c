@@ -8,60 +8,119 @@
  *       -Ibench_core/algorithms docs/guide/fasterpam_fused.c -o /tmp/fused && /tmp/fused 10 0.11 64
  * (arguments: k, the share of listed points, the prefetch distance in entries). It prints the
  * core's work a group from the caches, then per pass over the matrix: the listing alone, the
- * listing then the sums (as the kernel does), the fused loop, and one read of the matrix.
+ * listing then the sums (as the kernel does), the fused loop with its speed-up over the two
+ * phases (above 1: the fused loop is faster), and one read of the matrix. Measured in
+ * docs/guide/threads.md ("FasterPAM at k = 10 on Zen 4").
  */
 #include <Python.h>  /* Py_ssize_t */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include "fasterpam_simd.h"
-static double now(void){struct timespec t;clock_gettime(CLOCK_MONOTONIC,&t);return t.tv_sec+t.tv_nsec*1e-9;}
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
 
-#define HIT_STEP(r, q)                                                               \
-    {   int o_ = hits[r][q];                                                             \
+/* One listed point of row r in the sums: as KMB_HIT_STEP in fasterpam_simd.h. */
+#define HIT_STEP(r, q)                                                                   \
+    {                                                                                    \
+        int o_ = hits[r][q];                                                             \
         double d_ = rows[r][o_], sd_ = seco_d[o_];                                       \
-        if (d_ < sd_) {  double nd_ = near_d[o_];                                        \
+        if (d_ < sd_) {                                                                  \
+            double nd_ = near_d[o_];                                                     \
             acc[r] += (d_ < nd_ ? d_ : nd_) - nd_;                                       \
-            pl[r][near_i[o_]] += (d_ > nd_ ? d_ : nd_) - sd_; } }
+            pl[r][near_i[o_]] += (d_ > nd_ ? d_ : nd_) - sd_;                            \
+        }                                                                                \
+    }
 
-#define LIST_STEP(o) {                                                                  \
-        if (ahead) for (int r_ = 0; r_ < 4; r_++) KMB_PREFETCH(nrows[r_] + (o), ahead);  \
-        __m512d b = _mm512_cvtps_pd(_mm256_loadu_ps(bound + (o)));                      \
+/* One row's eight points at o in the listing of the next group: as in
+ * kmb_hits_below4_avx512_impl (fasterpam_simd.h), without the input check. */
+#define LIST_ROW(r, d, cr)                                                               \
+    {                                                                                    \
+        __mmask8 m_ = _mm512_cmp_pd_mask((d), b, _CMP_LT_OQ);                            \
+        _mm256_storeu_si256((__m256i *)(nhits[r] + (cr)), _mm256_maskz_compress_epi32(m_, idx)); \
+        (cr) += __builtin_popcount((unsigned)m_);                                        \
+    }
+#define LIST_STEP(o)                                                                     \
+    {                                                                                    \
+        if (ahead)                                                                       \
+            for (int r_ = 0; r_ < 4; r_++)                                               \
+                KMB_PREFETCH(nrows[r_] + (o), ahead);                                    \
+        __m512d b = _mm512_cvtps_pd(_mm256_loadu_ps(bound + (o)));                       \
         __m512d d0 = _mm512_loadu_pd(nrows[0] + (o)), d1 = _mm512_loadu_pd(nrows[1] + (o)); \
         __m512d d2 = _mm512_loadu_pd(nrows[2] + (o)), d3 = _mm512_loadu_pd(nrows[3] + (o)); \
-        __mmask8 m0 = _mm512_cmp_pd_mask(d0, b, _CMP_LT_OQ), m1 = _mm512_cmp_pd_mask(d1, b, _CMP_LT_OQ); \
-        __mmask8 m2 = _mm512_cmp_pd_mask(d2, b, _CMP_LT_OQ), m3 = _mm512_cmp_pd_mask(d3, b, _CMP_LT_OQ); \
-        _mm256_storeu_si256((__m256i *)(nhits[0] + c0), _mm256_maskz_compress_epi32(m0, idx)); c0 += __builtin_popcount((unsigned)m0); \
-        _mm256_storeu_si256((__m256i *)(nhits[1] + c1), _mm256_maskz_compress_epi32(m1, idx)); c1 += __builtin_popcount((unsigned)m1); \
-        _mm256_storeu_si256((__m256i *)(nhits[2] + c2), _mm256_maskz_compress_epi32(m2, idx)); c2 += __builtin_popcount((unsigned)m2); \
-        _mm256_storeu_si256((__m256i *)(nhits[3] + c3), _mm256_maskz_compress_epi32(m3, idx)); c3 += __builtin_popcount((unsigned)m3); \
-        idx = _mm256_add_epi32(idx, eight); }
+        LIST_ROW(0, d0, c0)                                                              \
+        LIST_ROW(1, d1, c1)                                                              \
+        LIST_ROW(2, d2, c2)                                                              \
+        LIST_ROW(3, d3, c3)                                                              \
+        idx = _mm256_add_epi32(idx, eight);                                              \
+    }
 
+/* The sums of the group `rows` (its lists `hits`, `c`; none if c is NULL), with the
+ * listing of the group `nrows` (into nhits, nc; none if nrows is NULL) in the same loop,
+ * a step of each, while both have work. */
 __attribute__((target("avx512f,avx512vl")))
 static void fused(const double *const *rows, int *const *hits, const Py_ssize_t *c,
                   const int *near_i, const double *near_d, const double *seco_d,
-                  const double *rloss, Py_ssize_t k, double *ploss, double *change, Py_ssize_t *best_m,
-                  const double *const *nrows, const float *bound, Py_ssize_t n, int *const *nhits, Py_ssize_t *nc) {
+                  const double *rloss, Py_ssize_t k, double *ploss, double *change,
+                  Py_ssize_t *best_m, const double *const *nrows, const float *bound,
+                  Py_ssize_t n, int *const *nhits, Py_ssize_t *nc) {
     double *pl[4], acc[4] = {0.0, 0.0, 0.0, 0.0};
     Py_ssize_t q = 0, m = c ? c[0] : 0, o = 0, c0 = 0, c1 = 0, c2 = 0, c3 = 0;
     __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     const __m256i eight = _mm256_set1_epi32(8);
     const Py_ssize_t ahead = kmb_prefetch_for(n, sizeof(double));
-    if (c) for (int r = 0; r < 4; r++) { pl[r] = ploss + r * k; memcpy(pl[r], rloss, (size_t)k * sizeof(double)); if (c[r] < m) m = c[r]; }
+    if (c)
+        for (int r = 0; r < 4; r++) {
+            pl[r] = ploss + r * k;
+            memcpy(pl[r], rloss, (size_t)k * sizeof(double));
+            if (c[r] < m)
+                m = c[r];
+        }
     if (nrows) {
-        for (; q < m && o + 8 <= n; q++, o += 8) { LIST_STEP(o) HIT_STEP(0, q) HIT_STEP(1, q) HIT_STEP(2, q) HIT_STEP(3, q) }
-        for (; o + 8 <= n; o += 8) LIST_STEP(o)
-        for (; o < n; o++) { nhits[0][c0] = nhits[1][c1] = nhits[2][c2] = nhits[3][c3] = (int)o;
-            c0 += nrows[0][o] < bound[o]; c1 += nrows[1][o] < bound[o]; c2 += nrows[2][o] < bound[o]; c3 += nrows[3][o] < bound[o]; }
-        nc[0] = c0; nc[1] = c1; nc[2] = c2; nc[3] = c3;
+        for (; q < m && o + 8 <= n; q++, o += 8) {
+            LIST_STEP(o)
+            HIT_STEP(0, q)
+            HIT_STEP(1, q)
+            HIT_STEP(2, q)
+            HIT_STEP(3, q)
+        }
+        for (; o + 8 <= n; o += 8)
+            LIST_STEP(o)
+        for (; o < n; o++) {
+            nhits[0][c0] = nhits[1][c1] = nhits[2][c2] = nhits[3][c3] = (int)o;
+            c0 += nrows[0][o] < bound[o];
+            c1 += nrows[1][o] < bound[o];
+            c2 += nrows[2][o] < bound[o];
+            c3 += nrows[3][o] < bound[o];
+        }
+        nc[0] = c0;
+        nc[1] = c1;
+        nc[2] = c2;
+        nc[3] = c3;
     }
-    if (!c) return;
-    for (; q < m; q++) { HIT_STEP(0, q) HIT_STEP(1, q) HIT_STEP(2, q) HIT_STEP(3, q) }
+    if (!c)
+        return;
+    for (; q < m; q++) {
+        HIT_STEP(0, q)
+        HIT_STEP(1, q)
+        HIT_STEP(2, q)
+        HIT_STEP(3, q)
+    }
     for (int r = 0; r < 4; r++) {
-        for (Py_ssize_t p = m; p < c[r]; p++) HIT_STEP(r, p)
-        Py_ssize_t b = 0; double best = pl[r][0];
-        for (Py_ssize_t mm = 1; mm < k; mm++) if (pl[r][mm] < best) { best = pl[r][mm]; b = mm; }
-        best_m[r] = b; change[r] = best + acc[r];
+        for (Py_ssize_t p = m; p < c[r]; p++)
+            HIT_STEP(r, p)
+        Py_ssize_t b = 0;
+        double best = pl[r][0];
+        for (Py_ssize_t mm = 1; mm < k; mm++)
+            if (pl[r][mm] < best) {
+                best = pl[r][mm];
+                b = mm;
+            }
+        best_m[r] = b;
+        change[r] = best + acc[r];
     }
 }
 
