@@ -163,7 +163,8 @@ def test_build_gains_add_in_the_defined_order(dtype, gain_level, ahead):
 
 def test_prefetch_distance_follows_the_cpu():
     """The default prefetch distance is read from CPUID: 256 entries on AMD family 26
-    (Zen 5), 64 elsewhere (cpu_level.h); checked against the kernel's /proc/cpuinfo."""
+    (Zen 5) and on Intel with AVX512-FP16, 64 elsewhere (cpu_level.h); checked against
+    the kernel's /proc/cpuinfo."""
     from bench_core.algorithms import _build, _fasterpam, _fastpam1
     from bench_core.environment import _cpu_fields
 
@@ -171,8 +172,9 @@ def test_prefetch_distance_follows_the_cpu():
     if "vendor_id" not in fields or "cpu family" not in fields:
         pytest.skip("no x86 /proc/cpuinfo")
     zen5 = fields["vendor_id"] == "AuthenticAMD" and int(fields["cpu family"]) >= 26
+    fp16 = fields["vendor_id"] == "GenuineIntel" and "avx512_fp16" in fields.get("flags", "").split()
     for module in (_build, _fasterpam, _fastpam1):
-        assert module._prefetch_default() == (256 if zen5 else 64)
+        assert module._prefetch_default() == (256 if zen5 or fp16 else 64)
 
 
 def _check_gains_against_definition(dtype):

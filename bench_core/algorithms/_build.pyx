@@ -162,8 +162,8 @@ def _set_prefetch(Py_ssize_t entries=-1, double min_bytes=KMB_PREFETCH_MIN_BYTES
 
 
 def _prefetch_default():
-    """The prefetch distance, in entries, chosen for this CPU (256 on AMD family 26,
-    64 elsewhere; see ``cpu_level.h``)."""
+    """The prefetch distance, in entries, chosen for this CPU (256 on AMD family 26
+    and on Intel with AVX512-FP16, 64 elsewhere; see ``cpu_level.h``)."""
     return kmb_default_prefetch()
 
 
