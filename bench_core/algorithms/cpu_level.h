@@ -5,6 +5,7 @@
 #define KMB_CPU_LEVEL_H
 
 #include <stdint.h>
+#include <string.h>
 
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
 static int kmb_cpu_level(void) {
@@ -53,14 +54,16 @@ static int kmb_cpu_level(void) { return 0; }
 
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
 #include <cpuid.h>
+/* Whether CPUID names this vendor (leaf 0: the 12 bytes in EBX, EDX, ECX order). */
+KMB_MAYBE_UNUSED static int kmb_cpu_vendor_is(const char *vendor) {
+    unsigned int a, r[3];
+    return __get_cpuid(0, &a, &r[0], &r[2], &r[1]) && memcmp(r, vendor, 12) == 0;
+}
 /* The AMD family of this CPU (CPUID leaf 1: base family, plus the extended family when
  * the base is 15), or 0 for another vendor. */
 KMB_MAYBE_UNUSED static int kmb_amd_family(void) {
     unsigned int a, b, c, d;
-    if (!__get_cpuid(0, &a, &b, &c, &d) || b != 0x68747541u || d != 0x69746e65u
-        || c != 0x444d4163u)                                  /* "AuthenticAMD" */
-        return 0;
-    if (!__get_cpuid(1, &a, &b, &c, &d))
+    if (!kmb_cpu_vendor_is("AuthenticAMD") || !__get_cpuid(1, &a, &b, &c, &d))
         return 0;
     unsigned int base = (a >> 8) & 0xFu;
     return (int)(base == 0xFu ? base + ((a >> 20) & 0xFFu) : base);
@@ -68,8 +71,7 @@ KMB_MAYBE_UNUSED static int kmb_amd_family(void) {
 /* Whether this CPU is an Intel one with AVX512-FP16 (CPUID leaf 7, EDX bit 23). */
 KMB_MAYBE_UNUSED static int kmb_intel_fp16(void) {
     unsigned int a, b, c, d;
-    if (!__get_cpuid(0, &a, &b, &c, &d) || b != 0x756e6547u || d != 0x49656e69u
-        || c != 0x6c65746eu || a < 7)                         /* "GenuineIntel" */
+    if (!kmb_cpu_vendor_is("GenuineIntel") || __get_cpuid_max(0, NULL) < 7)
         return 0;
     __cpuid_count(7, 0, a, b, c, d);
     return (int)((d >> 23) & 1u);
