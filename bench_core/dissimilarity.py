@@ -156,6 +156,41 @@ def dissimilarity(X, metric: str = "euclidean", dtype=np.float64, *, out: np.nda
     return out
 
 
+def point_rows(X, metric: str = "euclidean", dtype=np.float64):
+    """Blocks of the :func:`dissimilarity` matrix of ``X`` computed from the points, on demand.
+
+    Returns ``dist(rows, cols=None)``, the float64 block ``D[rows][:, cols]`` (every
+    column when ``cols`` is None) by the matrix's own steps (float64 products with the
+    cancellation repair, exact zeros for a point against itself, rounded to ``dtype``),
+    in O((len(rows) + len(cols)) d) memory besides the block. For the inits that read
+    few rows (:func:`bench_core.algorithms.init.seeded_medoids`) where the n x n matrix
+    does not fit. The values are the matrix's for integer-valued data; otherwise an
+    entry can differ from it in the last bit (the matrix mirrors its lower triangle
+    and blocks its products differently).
+    """
+    check_choice(metric, METRICS, name="metric")
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+    Xp, norms = prepare_rows(check_points(X, dtype=np.float64), metric)
+    n = Xp.shape[0]
+
+    def dist(rows: np.ndarray, cols: np.ndarray | None = None) -> np.ndarray:
+        rows = np.asarray(rows, dtype=np.intp)
+        at = np.arange(n) if cols is None else np.asarray(cols, dtype=np.intp)
+        A, B = Xp[rows], (Xp if cols is None else Xp[at])
+        if metric == "manhattan":
+            from scipy.spatial.distance import cdist
+
+            G = cdist(A, B, "cityblock")
+        else:
+            G = finish_block(squared_block(A, B, norms[rows], norms[at]), metric)
+        G[rows[:, None] == at[None, :]] = 0.0
+        return G if dtype == np.float64 else G.astype(dtype).astype(np.float64)
+
+    return dist
+
+
 # ----------------------------------------------------------------------------- cache
 
 def cache_path(checksum: str, n: int, metric: str, dtype, cache_dir: Path | None = None) -> Path:
