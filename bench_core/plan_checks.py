@@ -308,9 +308,11 @@ def check_dataset(spec_text: str, ns: list[int | None], data_seed: int) -> tuple
 # --------------------------------------------------------------------------- the grid
 
 def _needs_matrix(entry: Any, spec: Any, n: int) -> bool:
+    """Whether a run cannot go without the n x n matrix (the runner draws k-medoids++ and lab
+    starts of points-only implementations from the points where the matrix does not fit)."""
     init = spec.init
     return entry.input in ("diss", "both") or (spec.silhouette and n <= spec.silhouette_max_n) or \
-        init not in ("auto", "random", "build")
+        (init not in ("auto", "random", "build") and entry.input != "points")
 
 
 def check_grid(specs: list[Any]) -> list[str]:

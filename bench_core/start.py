@@ -41,7 +41,8 @@ def rng_for(random_state, n: int, k: int) -> np.random.Generator:
 
 
 def initial_medoids(n: int, k: int, seed: int | None = 0, init: str = "random",
-                    diss: np.ndarray | None = None) -> np.ndarray:
+                    diss: np.ndarray | None = None, *, X: np.ndarray | None = None,
+                    metric: str = "euclidean", dtype=np.float64) -> np.ndarray:
     """``k`` distinct row indices (int64) to start from.
 
     Parameters
@@ -51,10 +52,17 @@ def initial_medoids(n: int, k: int, seed: int | None = 0, init: str = "random",
     seed : int or None
         The run's seed.
     init : {"random", "first", "build", "k-medoids++", "lab"}
-        ``random`` and ``first`` need only ``n``; the others need ``diss``, the
-        n x n dissimilarity matrix (see :func:`bench_core.algorithms.init.initial_medoids`).
+        ``random`` and ``first`` need only ``n``; ``build`` needs ``diss``, the
+        n x n dissimilarity matrix (see :func:`bench_core.algorithms.init.initial_medoids`);
+        ``k-medoids++`` and ``lab`` read a few of its rows: from ``diss`` when given,
+        else computed from the points ``X`` (:func:`bench_core.dissimilarity.point_rows`).
     diss : ndarray, optional
         The dissimilarity matrix.
+    X, metric, dtype : optional
+        The points, the metric and the dtype of the matrix they stand for (without
+        ``diss``). The same medoids as from the matrix for integer-valued points; else
+        the rows can differ from the matrix's in the last bit, which changes the start
+        only at an exact tie of two draws.
     """
     n, k = int(n), int(k)
     if not 1 <= k <= n:
@@ -65,8 +73,16 @@ def initial_medoids(n: int, k: int, seed: int | None = 0, init: str = "random",
         return np.sort(start_rng(seed, n, k).choice(n, size=k, replace=False)).astype(np.int64)
     if init == "first":
         return np.arange(k, dtype=np.int64)
+    if diss is None and X is not None and init != "build":
+        from .algorithms.init import seeded_medoids
+        from .dissimilarity import point_rows
+
+        if len(X) != n:
+            raise ValueError(f"X has {len(X)} rows, expected n={n}")
+        return seeded_medoids(point_rows(X, metric, dtype), n, k, init, start_rng(seed, n, k))
     if diss is None:
-        raise ValueError(f"init={init!r} needs the dissimilarity matrix")
+        raise ValueError(f"init={init!r} needs the dissimilarity matrix"
+                         + ("" if init == "build" else " or the points"))
     from .algorithms.init import initial_medoids as seeded
 
     return np.asarray(seeded(diss, k, init, random_state=start_rng(seed, n, k)), dtype=np.int64)

@@ -7,7 +7,9 @@ Starting medoids
     from centres get the points at those rows). An algorithm whose default start
     is BUILD (``Entry.default_init``) runs its own BUILD inside its timed fit, as
     in the papers; other inits (``k-medoids++``, ``lab``, ``first``) are drawn
-    once by the runner and timed as ``init_time``. Implementations that cannot
+    once by the runner and timed as ``init_time``: ``k-medoids++`` and ``lab``
+    from the matrix, or from the points where it does not fit (points-only
+    implementations; ``init_source="runner (points)"``). Implementations that cannot
     take a start get the seed and are marked ``init_source="implementation"``.
     Each row records a hash of its start (``start``).
 
@@ -236,7 +238,7 @@ def run_one(run: Run, rid: str, spec: GridSpec, entry: registry.Entry, group: Da
     fam = family(entry.family)
     try:
         group.load(run, spec, False, use_cache)  # the data first: its size decides on the matrix
-        need_diss = entry.input in ("diss", "both") or run.init not in ("random", "build") or (
+        need_diss = entry.input in ("diss", "both") or run.init not in ("random", "build", "first") or (
             spec.silhouette and group.ds.n <= spec.silhouette_max_n)
         group.load(run, spec, need_diss, use_cache)
     except Exception as exc:
@@ -261,7 +263,9 @@ def run_one(run: Run, rid: str, spec: GridSpec, entry: registry.Entry, group: Da
     else:
         t0 = time.perf_counter()
         try:
-            start = initial_medoids(ds.n, run.k, run.seed, run.init, D)
+            # k-medoids++ and lab read rows of the matrix; where it does not fit, from the points
+            start = initial_medoids(ds.n, run.k, run.seed, run.init, D, X=ds.X, metric=run.metric,
+                                    dtype=run.dtype)
         except Exception as exc:
             return row | {"status": "error", "error": f"initial medoids: {type(exc).__name__}: {exc}"}
         init_time = time.perf_counter() - t0
@@ -269,7 +273,8 @@ def run_one(run: Run, rid: str, spec: GridSpec, entry: registry.Entry, group: Da
             return row | {"status": "error", "error": f"{fam.title} needs points"}
         inputs = fam.task_inputs(diss=task.diss, X=ds.X, start=start)
         task.centers, task.medoids = inputs.get("centers"), inputs.get("medoids")
-        row |= {"init_source": "runner", "start": start_hash(start)}
+        row |= {"init_source": "runner" if D is not None or run.init in ("random", "first")
+                else "runner (points)", "start": start_hash(start)}
 
     if isolate:
         status, payload = execute_isolated(entry, task, spec.time_limit, ds)
