@@ -135,6 +135,24 @@ def test_fastpam1_from_random_start_same_as_reference(kind, n, k, seed, metric):
     _same(res, ref.pam(D, exp.extras["initial_medoids"]))   # PAM's swaps from the same start
 
 
+@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("init", ["k-medoids++", "lab"])
+@pytest.mark.parametrize("kind,n,k,seed", [("mnist", 400, 9, 4), ("blobs", 450, 6, 1)])
+def test_seeded_inits_from_tiles_same_as_reference(kind, n, k, seed, init, metric):
+    """k-medoids++ and LAB draw as the reference does, their rows of distances from tiles
+    (smaller than n; in k-d tree order with pruning): the same start and swaps."""
+    X, D = points(kind, n), matrix(kind, n, metric)
+    exp = ref.fastpam1(D, k, init=init, random_state=seed)
+    res = tiled.fastpam1(X, k, init=init, random_state=seed, metric=metric, **SMALL)
+    assert list(res.extras["initial_medoids"]) == list(exp.extras["initial_medoids"])
+    _same(res, exp)
+    if metric in ("euclidean", "manhattan"):   # the bounds of pruning
+        pruned = tiled.pam(X, k, init=init, random_state=seed, metric=metric, prune=True, prune_leaf=32,
+                           tile_rows=64, device=DEVICE)
+        assert list(pruned.extras["initial_medoids"]) == list(exp.extras["initial_medoids"])
+        _same(pruned, exp)
+
+
 @pytest.mark.parametrize("n", [1000, pytest.param(2000, marks=pytest.mark.slow)])
 def test_pam_mnist_larger_default_tiles(n):
     X, D = mnist(n), matrix("mnist", n, "euclidean")
@@ -558,7 +576,7 @@ def test_registry_entries_compile_fused_kernels_outside_the_timed_region(monkeyp
     (lambda X: tiled.pam(X, 200), "out of range"),
     (lambda X: tiled.pam(X, [1, 1, 2]), "distinct|duplicate"),
     (lambda X: tiled.pam(X, [1, 2, 500]), "range"),
-    (lambda X: tiled.pam(X, 3, init="k-medoids++"), "init"),
+    (lambda X: tiled.pam(X, 3, init="k-means++"), "init"),
     (lambda X: tiled.pam(X, 3, tile_rows=0), "tile_rows"),
     (lambda X: tiled.pam(X, 3, tile_cols=2.5), "tile_cols"),
     (lambda X: tiled.pam(X, 3, memory_budget=0), "memory_budget"),

@@ -40,6 +40,7 @@ import time
 import numpy as np
 import torch
 
+from ..algorithms.init import seeded_medoids
 from ..algorithms.pam import TOL
 from ..input_checks import (
     check_choice,
@@ -61,7 +62,7 @@ INF = float("inf")
 TIE_RTOL = 1e-10     # changes of loss closer than this (times the loss) are reported as near-ties
 MAX_TIES = 100       # near-ties kept in extras
 PRUNE_ROWS = 1024    # with prune=True, candidate blocks of at most this many rows
-INITS = ("random", "first", "build")
+INITS = ("random", "first", "build", "k-medoids++", "lab")
 
 
 # ----------------------------------------------------------------------------- input
@@ -84,7 +85,8 @@ def _check_rtol(value, name: str) -> float:
 
 def _initial(P: PointTiles, medoids, init: str, random_state, lazy: bool = True,
              info: dict | None = None, fused: bool = False) -> np.ndarray:
-    """k with ``init`` ("build" on the device, "random" as the reference draws it, "first"), or given medoids.
+    """k with ``init``, or given medoids: "build" on the device, "random", "k-medoids++" and
+    "lab" as the reference draws them (their rows of distances computed as tiles), "first".
 
     BUILD's counters go into ``info`` when given.
     """
@@ -99,13 +101,35 @@ def _initial(P: PointTiles, medoids, init: str, random_state, lazy: bool = True,
             return meds
         if init == "first":
             return _positions(P, np.arange(k, dtype=np.int64))
-        # bench_core.algorithms.init.initial_medoids(..., "random", random_state)
+        # bench_core.algorithms.init.initial_medoids(..., init, random_state):
         # the one start of an int seed (bench_core.start), as the reference draws it
-        draw = rng_for(random_state, n, k).choice(n, size=k, replace=False)
-        return _positions(P, np.sort(draw).astype(np.int64))
+        rng = rng_for(random_state, n, k)
+        if init == "random":
+            draw = rng.choice(n, size=k, replace=False)
+            return _positions(P, np.sort(draw).astype(np.int64))
+        return _positions(P, seeded_medoids(_host_rows(P), n, k, init, rng))
     if isinstance(medoids, bool | float | str) or medoids is None:
         raise ValueError(f"medoids must be k (an int) or an array of initial medoids, got {medoids!r}")
     return _positions(P, check_medoids(medoids, n))
+
+
+def _host_rows(P: PointTiles):
+    """The :data:`~bench_core.algorithms.init.Distances` of ``P`` in the input order: tiles
+    computed on the device, returned in float64 on the host (for the seeded inits)."""
+    def dist(rows: np.ndarray, cols: np.ndarray | None = None) -> np.ndarray:
+        r = torch.as_tensor(_positions(P, np.asarray(rows, dtype=np.int64)), device=P.device)
+        if cols is None:
+            out = P.rows_of(r)
+            if P.order is not None:  # columns back to the input order
+                out = out.index_select(1, torch.as_tensor(P.inverse, device=P.device))
+        else:
+            at = _positions(P, np.asarray(cols, dtype=np.int64))
+            o = np.argsort(at, kind="stable")   # tile_at takes sorted columns
+            t = P.tile_at(r, torch.as_tensor(at[o], device=P.device))
+            out = torch.empty_like(t)
+            out[:, torch.as_tensor(o, device=P.device)] = t
+        return out.to(torch.float64).cpu().numpy()
+    return dist
 
 
 # ----------------------------------------------------------------------------- pruning
@@ -438,7 +462,8 @@ def pam(X, medoids, max_iter: int = 100, init: str = "build", random_state=None,
     Same medoids, loss, ``n_iter`` and ``n_swap`` as ``pam/reference`` on the
     matrix of the same points and metric, from the same start (see the module
     docstring). ``medoids``: k or initial medoids; ``init``: "build" (tiled, on
-    the device), "random" (the reference's draw) or "first". ``dtype``:
+    the device), "random", "k-medoids++" or "lab" (the reference's draws, their
+    rows of distances as tiles) or "first". ``dtype``:
     "float64" or "float32" tiles. ``memory_budget`` (bytes) or
     ``tile_rows``/``tile_cols`` size the tiles. ``extras`` has the device, the
     tile shape, the seconds per iteration and the near-ties. ``fused=True``
