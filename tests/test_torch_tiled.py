@@ -21,7 +21,7 @@ from bench_core.algorithms.silhouette import medoid_silhouette as ref_msil  # no
 from bench_core.algorithms.silhouette import silhouette as ref_sil  # noqa: E402
 from bench_core.datasets import get_dataset, load_mnist  # noqa: E402
 from bench_core.dissimilarity import METRICS, dissimilarity  # noqa: E402
-from bench_core.gpu import tiled  # noqa: E402
+from bench_core.gpu import tiled, tiles  # noqa: E402
 from bench_core.gpu.tiles import CUDA_MIN_ROWS, MIN_ROWS, PointTiles, tile_shape  # noqa: E402
 
 DEVICE = os.environ.get("KMBENCH_TORCH_DEVICE", "cpu")
@@ -486,6 +486,23 @@ def test_silhouettes_same_as_reference(metric):
     assert got == pytest.approx(ref_msil(D, med), rel=1e-12)
     assert tiled.silhouette(X, np.zeros(300, dtype=np.int64), metric, device=DEVICE) == 0.0
     assert tiled.medoid_silhouette(X, [4], metric, device=DEVICE) == 1.0
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("prune,fused", [(False, False), (True, False), (True, True)])
+def test_cpu_scatter_sums_same_as_the_gpu_product(monkeypatch, dtype, prune, fused):
+    """The CPU's per-cluster sums (index_add_) and the GPU's (the one-hot product; k above
+    the fused kernels' masked sums), both run here: the same swaps and silhouette, and the
+    product's path stays tested on the CPU."""
+    X = points("blobs", 450)
+    out = {}
+    for scatter in (True, False):
+        monkeypatch.setattr(tiles, "CPU_SCATTER", scatter)
+        r = tiled.pam(X, 20, init="random", random_state=2, dtype=dtype, prune=prune, fused=fused, **SMALL)
+        out[scatter] = r, tiled.silhouette(X, r.labels, dtype=dtype, **SMALL)
+    (a, sa), (b, sb) = out[True], out[False]
+    assert list(a.medoids) == list(b.medoids) and (a.n_iter, a.n_swap) == (b.n_iter, b.n_swap)
+    assert a.loss == pytest.approx(b.loss, rel=1e-12) and sa == pytest.approx(sb, rel=1e-6)
 
 
 # ----------------------------------------------------------------------------- registry

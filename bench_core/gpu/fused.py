@@ -12,8 +12,8 @@ algorithms need, without writing a distance tile:
 * :func:`swap_block`: FastPAM1's shared term ``sum_o min(d(c,o) - dn(o), 0)``
   and the per-medoid sums ``sum_{o in i} (clamp(d(c,o), dn(o), ds(o)) - dn(o))``
   of a block of candidates (for ``k <=`` :data:`SMALL_K` as k masked row sums
-  in the same kernel, else through one tile ``U`` and its product with the
-  one-hot cluster matrix);
+  in the same kernel, else through one tile ``U`` and
+  :func:`~bench_core.gpu.tiles.cluster_sums`);
 * :func:`gains_block`: BUILD's gains ``sum_o max(dn(o) - d(c,o), 0)``;
 * :func:`sums_block`: row sums (BUILD's first medoid, PAM with k = 1).
 
@@ -37,7 +37,7 @@ from __future__ import annotations
 import torch
 
 from ..dissimilarity import _CANCEL
-from .tiles import PointTiles, finish, take
+from .tiles import PointTiles, cluster_sums, finish, take
 
 DIRECT_MAX_D = 4     # up to this many coordinates the distances come from the differences
 SMALL_K = 16         # up to this many medoids their sums are masked row sums in the kernel (0: never)
@@ -211,7 +211,7 @@ def swap_block(P: PointTiles, idx: torch.Tensor, cols, dn, ds, lab, onehot, k: i
     if _repair(P, M, bad):     # entries that lost their digits to cancellation
         shared, per = _swap_terms(P.tile_at(idx, cols), dn_c, ds_c, lab_c, masked, ex)
     if not masked:
-        per = (per @ take(onehot, cols)).to(torch.float64)
+        per = cluster_sums(per, cols, lab, onehot, k)
     return shared, per
 
 

@@ -56,7 +56,7 @@ from .bounds import DEFAULT_LEAF
 from .fused import swap_terms
 from .pam import _State
 from .silhouette import cluster_onehot
-from .tiles import PointTiles, take
+from .tiles import PointTiles, cluster_sums, take
 
 INF = float("inf")
 TIE_RTOL = 1e-10     # changes of loss closer than this (times the loss) are reported as near-ties
@@ -357,7 +357,7 @@ def _changes(P: PointTiles, st: _State, r0: int, r1: int, fused: bool = False,
         if excess is not None:
             U -= take(excess, cols)
         shared += s
-        per += (U @ take(st.onehot, cols)).to(torch.float64)
+        per += cluster_sums(U, cols, st.lab, st.onehot, st.k)
     two = torch.topk(per, 2, dim=1, largest=False).values
     best, which = per.min(1)                           # first medoid on ties
     change = best + shared
@@ -593,8 +593,7 @@ def silhouette(X, labels, metric: str = "euclidean", samples: bool = False, *, d
 
     The same definition as ``silhouette/reference`` (labels renumbered, a
     singleton scores 0, one cluster gives 0); the per-cluster sums of each row
-    block come from products of the distance tiles with the one-hot labels, in
-    float64.
+    block in float64 (products with the one-hot labels; on the CPU ``index_add_``).
     """
     P = prepare(X, metric, dtype=dtype, device=device, memory_budget=memory_budget,
                 tile_rows=tile_rows, tile_cols=tile_cols)
@@ -607,7 +606,7 @@ def silhouette(X, labels, metric: str = "euclidean", samples: bool = False, *, d
     for r0, r1 in P.row_blocks():
         S = torch.zeros((r1 - r0, k), dtype=torch.float64, device=dev)
         for c0, c1 in P.col_blocks():
-            S += P.tile(r0, r1, c0, c1).to(torch.float64) @ onehot[c0:c1]
+            S += cluster_sums(P.tile(r0, r1, c0, c1).to(torch.float64), slice(c0, c1), lab, onehot, k)
         li = lab[r0:r1]
         own = S.gather(1, li[:, None])[:, 0]               # d(i, i) = 0
         mates = cnt[li] - 1

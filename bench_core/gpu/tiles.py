@@ -108,6 +108,23 @@ def take(v: torch.Tensor, cols: slice | torch.Tensor) -> torch.Tensor:
     return v[cols] if isinstance(cols, slice) else v.index_select(0, cols)
 
 
+#: per-cluster sums on the CPU by ``index_add_`` (False: the GPU's product, for comparisons)
+CPU_SCATTER = True
+
+
+def cluster_sums(U: torch.Tensor, cols, lab: torch.Tensor, onehot: torch.Tensor, k: int) -> torch.Tensor:
+    """Sums of a tile ``U`` of the columns ``cols`` per cluster (``lab``, ``onehot``), in float64.
+
+    On a GPU a product with the one-hot matrix (deterministic, no atomics); on the CPU
+    an ``index_add_`` in column order, O(1) a term instead of O(k) (docs/guide/gpu-tiled.md,
+    "Per-cluster sums on the CPU"). Both add in the tile's dtype.
+    """
+    if U.device.type != "cpu" or not CPU_SCATTER:
+        return (U @ take(onehot, cols)).to(torch.float64)
+    out = torch.zeros((U.shape[0], k), dtype=U.dtype)
+    return out.index_add_(1, take(lab, cols), U).to(torch.float64)
+
+
 class PointTiles:
     """The points of a k-medoids problem on a device, as a source of distance tiles.
 
