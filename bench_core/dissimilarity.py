@@ -109,6 +109,15 @@ def finish_block(G: np.ndarray, metric: str) -> np.ndarray:
     return G
 
 
+def _checked(X, metric: str, dtype) -> tuple[np.ndarray, np.dtype]:
+    """The points in float64 and the matrix dtype, after checking the metric and the dtype."""
+    check_choice(metric, METRICS, name="metric")
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+    return check_points(X, dtype=np.float64), dtype
+
+
 def dissimilarity(X, metric: str = "euclidean", dtype=np.float64, *, out: np.ndarray | None = None,
                   max_memory: int | None = None) -> np.ndarray:
     """The n x n dissimilarity matrix of the rows of ``X``.
@@ -122,11 +131,7 @@ def dissimilarity(X, metric: str = "euclidean", dtype=np.float64, *, out: np.nda
     ``"cosine"`` (1 - cosine similarity; rows of norm zero are refused).
     ``out``: an existing (n, n) array to fill, e.g. a memory map.
     """
-    check_choice(metric, METRICS, name="metric")
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
-    X = check_points(X, dtype=np.float64)
+    X, dtype = _checked(X, metric, dtype)
     n, d = X.shape
     if out is None:
         check_memory(n, dtype, available=max_memory)
@@ -168,11 +173,8 @@ def point_rows(X, metric: str = "euclidean", dtype=np.float64):
     entry can differ from it in the last bit (the matrix mirrors its lower triangle
     and blocks its products differently).
     """
-    check_choice(metric, METRICS, name="metric")
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
-    Xp, norms = prepare_rows(check_points(X, dtype=np.float64), metric)
+    X, dtype = _checked(X, metric, dtype)
+    Xp, norms = prepare_rows(X, metric)
     n = Xp.shape[0]
 
     def dist(rows: np.ndarray, cols: np.ndarray | None = None) -> np.ndarray:
