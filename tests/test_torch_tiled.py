@@ -608,6 +608,9 @@ def test_registry_entries_compile_fused_kernels_outside_the_timed_region(monkeyp
     (lambda X: tiled.pam(np.vstack([X, np.zeros((1, X.shape[1]))]), 3, metric="cosine"),
      "all-zero rows"),
     (lambda X: tiled.silhouette(X, np.zeros(5, dtype=np.int64)), "length"),
+    (lambda X: tiled.pam(X, 3, device="tpu"), r"device must be 'cpu' or 'cuda\[:i\]', got 'tpu'"),
+    (lambda X: tiled.pam(X, 3, device="mps"), r"device must be 'cpu' or 'cuda\[:i\]', got 'mps'"),
+    (lambda X: tiled.pam(X, 3, device="cuda:64"), "CUDA device"),
 ])
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
@@ -668,3 +671,10 @@ def test_reproduce_helpers_run_on_the_cpu(monkeypatch):
     # a --compare file that is missing or not JSON: a clear error, exit 2, nothing run
     assert perf_tiled.main(["--quick", "--device", "cpu", "--sections", "birch1",
                             "--compare", "/nonexistent/perf.json", "--out", "/nonexistent/out"]) == 2
+
+
+def test_perf_script_refuses_a_device_it_cannot_use(capsys, tmp_path):
+    from bench_core.gpu import perf_tiled
+    assert perf_tiled.main(["--device", "tpu", "--sections", "birch1", "--out", str(tmp_path / "out")]) == 2
+    assert "--device: device must be 'cpu' or 'cuda[:i]', got 'tpu'" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

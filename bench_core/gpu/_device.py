@@ -32,11 +32,17 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     """``device`` as a :class:`torch.device`; None is CUDA when available, else the CPU."""
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):   # torch's own message lists every backend it knows
+        dev = None
+    if dev is None or dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'cpu' or 'cuda[:i]', got {str(device)!r}")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {str(device)!r} requested but torch {torch.__version__} sees no CUDA device")
-    if dev.type not in ("cpu", "cuda"):
-        raise ValueError(f"device must be 'cpu' or 'cuda[:i]', got {str(device)!r}")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"device {str(device)!r} requested but torch sees {torch.cuda.device_count()} "
+                         "CUDA device(s), numbered from 0")
     return dev
 
 

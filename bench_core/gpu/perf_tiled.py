@@ -359,7 +359,11 @@ def main(argv: list[str] | None = None) -> int:
     from ..environment import record
     from . import fused
     from ._device import device_name, resolve_device
-    dev = resolve_device(a.device)
+    try:
+        dev = resolve_device(a.device)
+    except ValueError as exc:
+        print(f"--device: {exc}", file=sys.stderr)
+        return 2
     name = device_name(dev)
     peak = a.peak_tflops or peak_tflops(name)
     on_cpu = {"cpu-small"} | ({"birch1"} if a.prune else set())
