@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from bench_core.environment import ROOT
-from bench_core.experiments.presets import PRESETS
+from bench_core.experiments.presets import PRESETS, SWAP_MAX_ITER
 
 CLUSTBENCH = ROOT.parent / "shared" / "datasets" / "clustbench"
 
@@ -123,6 +123,7 @@ def test_perf_tiled_grids_need_a_gpu_unless_quick(monkeypatch, tmp_path, capsys)
     assert all(g.options == {"fused": True} for g in grids[:2]) and not grids[2].options
     full = PRESETS["perf-tiled"].grids_for(full=True)
     assert (full[-1].datasets, full[-1].ns, full[-1].ks) == (["blobs:k=10,d=2"], [1_000_000], [10])
+    assert {g.max_iter for g in grids + full} == {SWAP_MAX_ITER}   # to convergence, all alike
     if (CLUSTBENCH / "sipu" / "birch1.data.gz").exists():
         monkeypatch.setenv("KMBENCH_CLUSTBENCH_DIR", str(CLUSTBENCH))
         birch = PRESETS["perf-tiled"].grids_for()[1]
