@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from bench_core.datasets import load_mnist
-from bench_core.environment import cpu_id, cpu_model
+from bench_core.environment import ROOT, cpu_id, cpu_model
 from bench_core.gpu import tiled, tiles
 from bench_core.gpu.perf_tiled import blobs, load_birch1
 
@@ -61,9 +61,7 @@ try:
 except (FileNotFoundError, OSError) as exc:
     out["birch1"] = f"not run: {exc}"
 else:
-    from pathlib import Path
-
-    run = json.loads((Path(__file__).resolve().parents[2] / "results/gpu/perf_tiled_cpu_fused_pruned.json").read_text())
+    run = json.loads((ROOT / "results/gpu/perf_tiled_cpu_fused_pruned.json").read_text())
     start = np.array(run["sections"]["birch1"]["runs"][0]["initial_medoids"])
     tiled.pam(B[:5000], 100, max_iter=1, fused=True, prune=True, device="cpu")   # compile outside
     out["cases"].append(case("birch1", B, start, prune=True, fused=True))
